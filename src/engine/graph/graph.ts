@@ -17,7 +17,8 @@ export type Attrs = Record<string, Attr>;
 export class Tensor {
   constructor(
     readonly graph: Graph,
-    readonly name: string,
+    /** ONNX value name; Graph.output may rename a node's result to the requested output name. */
+    public name: string,
     readonly dtype: DType,
     readonly shape: readonly Dim[],
     /** The node that produced it; undefined for inputs and constants. */
@@ -33,6 +34,9 @@ export class Tensor {
   }
 }
 
+/** Builder-level ops that compute nothing: their output is their first input under another name (gradient tricks). */
+export const ALIAS_OPS = new Set(['StopGradient', 'CustomVjp']);
+
 export interface Node {
   /** Key in the op table (src/engine/ops): finds the VJP rule. */
   readonly op: string;
@@ -43,6 +47,8 @@ export interface Node {
   readonly outputs: readonly Tensor[];
   readonly attrs: Attrs;
   readonly index: number;
+  /** For CustomVjp nodes: the gradient rule supplied by the builder. */
+  readonly custom?: unknown;
 }
 
 export interface OutputSpec {
@@ -115,6 +121,14 @@ export class Graph {
     let out = t;
     if (name && name !== t.name) {
       if (this.names.has(name)) throw new ProbityError('GRAPH_NAME', `graph output name "${name}" is already used`);
+      // Rename a node's own result rather than adding an Identity: ORT cannot elide a copy into a graph output.
+      if (t.producer && !ALIAS_OPS.has(t.producer.op) && !this.outputs.includes(t)) {
+        this.names.delete(t.name);
+        t.name = name;
+        this.names.add(name);
+        this.outputs.push(t);
+        return t;
+      }
       out = new Tensor(this, name, t.dtype, t.shape, undefined);
       this.names.add(name);
       const node: Node = { op: 'Identity', onnxOp: 'Identity', domain: '', inputs: [t], outputs: [out], attrs: {}, index: this.nodes.length };
@@ -126,12 +140,12 @@ export class Graph {
   }
 
   /** Add a node. `infer` computes the outputs' types (and throws ShapeError on a mismatch). */
-  apply(op: string, inputs: readonly (Tensor | null)[], attrs: Attrs, infer: InferFn, onnxOp = op, domain = ''): Tensor[] {
+  apply(op: string, inputs: readonly (Tensor | null)[], attrs: Attrs, infer: InferFn, onnxOp = op, domain = '', custom?: unknown): Tensor[] {
     for (const t of inputs) {
       if (t && t.graph !== this) throw new ProbityError('GRAPH_MIX', `${op}: input ${t.name} belongs to another graph`);
     }
     const specs = infer(inputs, attrs);
-    const node = { op, onnxOp, domain, inputs, attrs, index: this.nodes.length, outputs: [] as Tensor[] };
+    const node = { op, onnxOp, domain, inputs, attrs, custom, index: this.nodes.length, outputs: [] as Tensor[] };
     for (const s of specs) node.outputs.push(new Tensor(this, this.fresh(op.toLowerCase()), s.dtype, [...s.shape], node));
     this.nodes.push(node);
     return node.outputs;

@@ -1,7 +1,7 @@
 // Serialise a Graph to ONNX ModelProto bytes. Output shapes are left to ORT's own inference: our symbolic dim names
 // (e.g. 'T[0:-1]') are ours, and declaring them would only invite shape-merge warnings.
 import onnxProto from 'onnx-proto';
-import type { Attr, Graph, Tensor } from './graph.js';
+import { ALIAS_OPS, type Attr, type Graph, type Tensor } from './graph.js';
 import { ONNX_ELEM, type TypedArray } from './dtype.js';
 
 const { onnx } = onnxProto;
@@ -46,16 +46,29 @@ function liveNodes(g: Graph) {
 }
 
 export function toOnnx(g: Graph): Uint8Array {
-  const { nodes, needed } = liveNodes(g);
+  const { nodes: all, needed } = liveNodes(g);
+  // Alias ops (StopGradient, CustomVjp) write no node unless their result is a graph output.
+  const alias = new Map<string, string>();
+  const isOutput = new Set(g.outputs.map((t) => t.name));
+  const nodes = all.filter((n) => {
+    if (!ALIAS_OPS.has(n.op) || isOutput.has(n.outputs[0].name)) return true;
+    alias.set(n.outputs[0].name, n.inputs[0]!.name);
+    return false;
+  });
+  const resolve = (name: string): string => {
+    let r = name;
+    while (alias.has(r)) r = alias.get(r)!;
+    return r;
+  };
   const graph = onnx.GraphProto.create({
     name: g.name,
     node: nodes.map((n) =>
       onnx.NodeProto.create({
-        opType: n.onnxOp,
+        opType: ALIAS_OPS.has(n.op) ? 'Identity' : n.onnxOp,
         domain: n.domain,
-        input: n.inputs.map((t) => t?.name ?? ''),
+        input: (ALIAS_OPS.has(n.op) ? n.inputs.slice(0, 1) : n.inputs).map((t) => (t ? resolve(t.name) : '')),
         output: n.outputs.map((t) => t.name),
-        attribute: Object.entries(n.attrs).map(([k, v]) => attribute(k, v)),
+        attribute: ALIAS_OPS.has(n.op) ? [] : Object.entries(n.attrs).map(([k, v]) => attribute(k, v)),
       }),
     ),
     // Every declared input stays, used or not, so feeds never depend on what the optimiser kept.

@@ -9,6 +9,7 @@ import * as S from './shape-ops.js';
 import * as I from './indexing.js';
 import * as SM from './softmax.js';
 import * as N from './norm.js';
+import * as C from './custom.js';
 
 export const OPS = {
   Add: E.Add, Sub: E.Sub, Mul: E.Mul, Div: E.Div, Pow: E.Pow, Max: E.Max, Min: E.Min,
@@ -26,6 +27,7 @@ export const OPS = {
   ScatterND: I.ScatterND, TopK: I.TopK, CumSum: I.CumSum,
   Softmax: SM.Softmax, LogSoftmax: SM.LogSoftmax,
   LayerNormalization: N.LayerNormalization,
+  CustomVjp: C.CustomVjp,
 } satisfies Record<string, OpDef>;
 
 export type OpName = keyof typeof OPS;
@@ -38,4 +40,5 @@ export * from './shape-ops.js';
 export * from './indexing.js';
 export * from './softmax.js';
 export * from './norm.js';
+export * from './custom.js';
 export { mulDims } from '../graph/shape.js';

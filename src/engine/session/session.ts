@@ -15,6 +15,8 @@ export interface SessionOptions {
   provider?: Provider;
   /** Intra-op threads; defaults to the number of cores. */
   threads?: number;
+  /** Write an ORT per-node profile (JSON) with this file prefix; for performance work. */
+  profilePrefix?: string;
 }
 
 export type Feeds = Record<string, NDArray>;
@@ -96,6 +98,11 @@ export class CompiledGraph {
     return out;
   }
 
+  /** Stop profiling and return the profile file path (when compiled with profilePrefix). */
+  endProfiling(): string {
+    return (this.session as unknown as { endProfiling(): string }).endProfiling();
+  }
+
   release(): void {
     if (this.released) return;
     this.released = true;
@@ -112,7 +119,7 @@ export async function compile(graph: Graph, opts: SessionOptions = {}): Promise<
   const bytes = toOnnx(graph);
   const provider = opts.provider ?? 'cpu';
   const threads = opts.threads ?? os.availableParallelism();
-  const key = createHash('sha256').update(bytes).update(`|${provider}|${threads}`).digest('hex');
+  const key = createHash('sha256').update(bytes).update(`|${provider}|${threads}|${opts.profilePrefix ?? ''}`).digest('hex');
   const hit = cache.get(key);
   if (hit) return hit;
   const made = (async () => {
@@ -122,6 +129,7 @@ export async function compile(graph: Graph, opts: SessionOptions = {}): Promise<
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
       logSeverityLevel: 3,
+      ...(opts.profilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profilePrefix } : {}),
     });
     const sig = (t: Tensor): Signature => ({ name: t.name, dtype: t.dtype, shape: t.shape });
     return new CompiledGraph(key, session, graph.inputs.map(sig), graph.outputs.map(sig), () => cache.delete(key));

@@ -26,9 +26,18 @@ export function stateNames(cfg: OptimizerConfig): string[] {
 
 export interface StepScalars {
   lr: Tensor;
-  /** 1 - beta1^t and 1 - beta2^t (computed on the host each step). */
-  bc1: Tensor;
-  bc2: Tensor;
+  /** Adam's bias-corrected step size lr * sqrt(1 - beta2^t) / (1 - beta1^t), and eps * sqrt(1 - beta2^t), both
+   * computed on the host each step so the update costs few passes over the parameters (it is memory-bound). */
+  lrT: Tensor;
+  epsT: Tensor;
+}
+
+/** Host-side scalars for step t (1-based). */
+export function stepScalars(cfg: OptimizerConfig, lr: number, t: number): { lr: number; lrT: number; epsT: number } {
+  if (cfg.kind === 'sgd') return { lr, lrT: lr, epsT: 0 };
+  const bc1 = 1 - (cfg.beta1 ?? 0.9) ** t;
+  const bc2 = 1 - (cfg.beta2 ?? 0.999) ** t;
+  return { lr, lrT: (lr * Math.sqrt(bc2)) / bc1, epsT: (cfg.eps ?? 1e-8) * Math.sqrt(bc2) };
 }
 
 /** New value of one parameter and of its state, given its gradient. */
@@ -49,13 +58,13 @@ export function update(
   }
   const b1 = cfg.beta1 ?? 0.9;
   const b2 = cfg.beta2 ?? 0.999;
-  const eps = cfg.eps ?? 1e-8;
   const grad = cfg.kind === 'adam' && wd ? add(g, mul(p, wd)) : g;
-  const m = add(mul(state.m, b1), mul(grad, 1 - b1));
-  const v = add(mul(state.v, b2), mul(mul(grad, grad), 1 - b2));
-  const stepDir = div(div(m, s.bc1), add(sqrt(div(v, s.bc2)), eps));
-  const base = cfg.kind === 'adamw' && wd ? sub(p, mul(p, mul(s.lr, wd))) : p;
-  return { p: sub(base, mul(stepDir, s.lr)), state: { m, v } };
+  // m += (1-b1)(g - m); v += (1-b2)(g^2 - v); p -= lrT * m / (sqrt(v) + epsT)  (PyTorch's formulation)
+  const m = add(state.m, mul(sub(grad, state.m), 1 - b1));
+  const v = add(state.v, mul(sub(mul(grad, grad), state.v), 1 - b2));
+  const stepDir = div(m, add(sqrt(v), s.epsT));
+  const base = cfg.kind === 'adamw' && wd ? mul(p, sub(1, mul(s.lr, wd))) : p;
+  return { p: sub(base, mul(stepDir, s.lrT)), state: { m, v } };
 }
 
 /** Global L2 norm of all gradients, and the gradients scaled so that norm is at most maxNorm. */

@@ -8,7 +8,7 @@ import { grad } from '../grad/backward.js';
 import { compile, type CompiledGraph, type SessionOptions } from '../session/session.js';
 import { NDArray } from '../ndarray.js';
 import { Parameters } from './parameters.js';
-import { clipByGlobalNorm, stateNames, update, type OptimizerConfig } from './optim.js';
+import { clipByGlobalNorm, stateNames, stepScalars, update, type OptimizerConfig } from './optim.js';
 
 export interface TrainStepSpec {
   name?: string;
@@ -54,7 +54,7 @@ export class TrainStep {
     for (const n of params.names) p[n] = g.input(`p.${n}`, 'float32', params.dims(n));
     const x: Record<string, Tensor> = {};
     for (const [n, s] of Object.entries(spec.inputs)) x[n] = g.input(n, s.dtype, s.shape);
-    const scalars = { lr: g.input('lr', 'float32', []), bc1: g.input('bc1', 'float32', []), bc2: g.input('bc2', 'float32', []) };
+    const scalars = { lr: g.input('lr', 'float32', []), lrT: g.input('lrT', 'float32', []), epsT: g.input('epsT', 'float32', []) };
     const state = new Parameters();
     const sn = stateNames(spec.optimizer);
     const st: Record<string, Record<string, Tensor>> = {};
@@ -95,14 +95,8 @@ export class TrainStep {
   async step(batch: Record<string, NDArray>, lr: number): Promise<StepResult> {
     const { params, optimizer } = this.spec;
     this.t++;
-    const b1 = optimizer.kind === 'sgd' ? 0 : (optimizer.beta1 ?? 0.9);
-    const b2 = optimizer.kind === 'sgd' ? 0 : (optimizer.beta2 ?? 0.999);
-    const feeds: Record<string, NDArray> = {
-      ...batch,
-      lr: NDArray.scalar(lr),
-      bc1: NDArray.scalar(1 - b1 ** this.t),
-      bc2: NDArray.scalar(1 - b2 ** this.t),
-    };
+    const sc = stepScalars(optimizer, lr, this.t);
+    const feeds: Record<string, NDArray> = { ...batch, lr: NDArray.scalar(sc.lr), lrT: NDArray.scalar(sc.lrT), epsT: NDArray.scalar(sc.epsT) };
     for (const n of params.names) feeds[`p.${n}`] = params.get(n);
     for (const n of this.state.names) feeds[n] = this.state.get(n);
     const into: Record<string, NDArray> = {};

@@ -1,0 +1,97 @@
+// Engine benchmarks (issue: engine). Prints JSON and writes bench/results/engine.json.
+//  - matmul 4096x768 @ 768x3072 fp32 through the engine vs the same ONNX model built by hand and run on
+//    onnxruntime-node directly (same process, interleaved runs, medians).
+//  - TopK SAE training step 768 -> 12288, k = 32, batch 4096, Adam: tokens/s.
+import ort from 'onnxruntime-node';
+import onnxProto from 'onnx-proto';
+import { Graph } from '../src/engine/graph/graph.js';
+import * as op from '../src/engine/ops/index.js';
+import { compile } from '../src/engine/session/session.js';
+import { NDArray } from '../src/engine/ndarray.js';
+import { Parameters } from '../src/engine/train/parameters.js';
+import { TrainStep } from '../src/engine/train/step.js';
+import { topkForward } from '../src/dictionaries/architectures/topk-core.js';
+import { median, randn } from './util.js';
+
+const { onnx } = onnxProto;
+const M = 4096, K = 768, N = 3072;
+
+async function directSession() {
+  const vi = (name: string, dims: number[]) =>
+    onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
+  const graph = onnx.GraphProto.create({
+    name: 'direct',
+    node: [onnx.NodeProto.create({ opType: 'MatMul', input: ['a', 'b'], output: ['c'] })],
+    input: [vi('a', [M, K]), vi('b', [K, N])],
+    output: [onnx.ValueInfoProto.create({ name: 'c', type: { tensorType: { elemType: 1 } } })],
+  });
+  const bytes = onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 9, opsetImport: [{ domain: '', version: 20 }], graph })).finish();
+  return ort.InferenceSession.create(bytes, { intraOpNumThreads: (await import('node:os')).availableParallelism(), interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+}
+
+export async function benchMatmul(reps = 15) {
+  const a = randn(M * K, 1), b = randn(K * N, 2);
+  const g = new Graph('matmul');
+  g.output(op.matmul(g.input('a', 'float32', [M, K]), g.input('b', 'float32', [K, N])), 'c');
+  const eng = await compile(g);
+  const direct = await directSession();
+  const feedsE = { a: new NDArray(a, [M, K]), b: new NDArray(b, [K, N]) };
+  const te: number[] = [], td: number[] = [];
+  const runEngine = async () => {
+    const t0 = performance.now();
+    await eng.run(feedsE);
+    return performance.now() - t0;
+  };
+  const runDirect = async () => {
+    const t0 = performance.now();
+    await direct.run({ a: new ort.Tensor('float32', a, [M, K]), b: new ort.Tensor('float32', b, [K, N]) });
+    return performance.now() - t0;
+  };
+  // Interleaved, alternating which goes first, so drift in machine load hits both equally.
+  for (let i = 0; i < reps + 2; i++) {
+    const [e, d] = i % 2 ? [await runEngine(), await runDirect()] : [0, await runDirect()].map(Number);
+    const e2 = i % 2 ? e : await runEngine();
+    if (i >= 2) { te.push(e2); td.push(d); }
+  }
+  const flop = 2 * M * K * N;
+  const gE = flop / (median(te) / 1e3) / 1e9, gD = flop / (median(td) / 1e3) / 1e9;
+  eng.release();
+  await direct.release();
+  return { matmul_gflops_engine: gE, matmul_gflops_ort_direct: gD, matmul_engine_over_direct: gE / gD };
+}
+
+export async function benchTopkSaeStep(reps = 8, batch = 4096, dIn = 768, dSae = 12288, k = 32, profilePrefix?: string) {
+  const params = new Parameters()
+    .add('W_encT', [dSae, dIn], randn(dSae * dIn, 3, 1 / Math.sqrt(dIn)))
+    .add('b_enc', [dSae])
+    .add('W_dec', [dSae, dIn], randn(dSae * dIn, 4, 1 / Math.sqrt(dIn)))
+    .add('b_dec', [dIn]);
+  const step = await TrainStep.create({
+    name: 'topk_sae_bench',
+    params,
+    inputs: { x: { dtype: 'float32', shape: ['B', dIn] } },
+    loss: (p, x) => {
+      const f = topkForward({ W_encT: p.W_encT, b_enc: p.b_enc, W_dec: p.W_dec, b_dec: p.b_dec }, x.x, k);
+      const err = op.sub(f.xhat, x.x);
+      return { loss: op.reduceMean(op.reduceSum(op.mul(err, err), -1), 0) };
+    },
+    optimizer: { kind: 'adam' },
+    session: { profilePrefix },
+  });
+  const x = new NDArray(randn(batch * dIn, 5), [batch, dIn]);
+  const times: number[] = [];
+  for (let i = 0; i < reps + 2; i++) {
+    const t0 = performance.now();
+    await step.step({ x }, 1e-4);
+    if (i >= 2) times.push(performance.now() - t0);
+  }
+  if (profilePrefix) console.error('profile:', (step as unknown as { sess: { endProfiling(): string } }).sess.endProfiling());
+  step.release();
+  const ms = median(times);
+  return {
+    topk_sae_step_ms: ms,
+    topk_sae_train_tokens_per_s: batch / (ms / 1e3),
+    topk_sae_config: { batch, d_in: dIn, d_sae: dSae, k, optimizer: 'adam' },
+    topk_sae_pytorch_anchor_tokens_per_s: 1332,
+  };
+}

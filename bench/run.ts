@@ -1,0 +1,14 @@
+// `npm run bench [-- engine models dictionaries]`: runs the selected benchmark groups (all by default).
+import { benchMatmul, benchTopkSaeStep } from './engine.js';
+import { writeResult } from './util.js';
+
+const groups: Record<string, () => Promise<void>> = {
+  engine: async () => writeResult('engine', { ...(await benchMatmul()), ...(await benchTopkSaeStep()) }),
+};
+
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+for (const name of wanted.length ? wanted : Object.keys(groups)) {
+  const run = groups[name];
+  if (!run) throw new Error(`unknown benchmark group "${name}"; have ${Object.keys(groups).join(', ')}`);
+  await run();
+}

@@ -1,0 +1,47 @@
+// The TopK SAE forward pass in the sparse form that training uses (Gao et al. 2024, "Scaling and evaluating sparse
+// autoencoders"). The encoder runs dense once to choose the k latents, and its gradient is written by hand as a
+// scatter-add into the k chosen rows of W_enc (autodiff of the dense encoder would build a dense [B, S] gradient and
+// a second full-size GEMM). The decoder gathers the k rows of W_dec, so its backward is sparse by construction.
+// b_dec is subtracted from the input before encoding; that is folded into an effective encoder bias
+// b_eff = b_enc - W_enc b_dec, so the per-token encoder gradient never needs the input gradient.
+// Dims: B batch, D d_in, S d_sae, K k.
+import type { Tensor } from '../../engine/graph/graph.js';
+import * as op from '../../engine/ops/index.js';
+
+export interface TopKParams {
+  /** [S, D]: encoder rows, one per latent (SAELens stores the transpose, W_enc [D, S]). */
+  W_encT: Tensor;
+  b_enc: Tensor; // [S]
+  W_dec: Tensor; // [S, D]
+  b_dec: Tensor; // [D]
+}
+
+export interface TopKForward {
+  idx: Tensor; // [B, K] int64
+  acts: Tensor; // [B, K] post-ReLU values of the chosen latents
+  xhat: Tensor; // [B, D]
+  pre: Tensor; // [B, S] pre-activations (no gradient; for AuxK and statistics)
+}
+
+/** Pre-activations of the k chosen latents, with a sparse hand-written gradient for W_encT and b_eff. */
+function sparseEncode(W_encT: Tensor, b_eff: Tensor, x: Tensor, k: number) {
+  const pre = op.gemm(op.stopGradient(x), op.stopGradient(W_encT), { transB: true }, op.stopGradient(b_eff)); // [B, S]
+  const [vals, idx] = op.topk(pre, k, -1); // [B, K]
+  const picked = op.customVjp(vals, [W_encT, b_eff], (d, needs) => {
+    // d [B, K]: row idx[b, j] of W_encT receives d[b, j] * x[b]; b_eff[idx[b, j]] receives d[b, j].
+    const at = op.unsqueeze(idx, -1); // [B, K, 1]
+    const dW = needs[0] ? op.scatterND(op.zerosLike(W_encT), at, op.mul(op.unsqueeze(d, -1), op.unsqueeze(x, 1)), 'add') : null;
+    const db = needs[1] ? op.scatterND(op.zerosLike(b_eff), at, d, 'add') : null;
+    return [dW, db];
+  });
+  return { pre, idx, vals: picked };
+}
+
+export function topkForward(p: TopKParams, x: Tensor, k: number): TopKForward {
+  const b_eff = op.sub(p.b_enc, op.squeeze(op.matmul(p.W_encT, op.unsqueeze(p.b_dec, -1)), -1)); // [S]
+  const { pre, idx, vals } = sparseEncode(p.W_encT, b_eff, x, k);
+  const acts = op.relu(vals); // [B, K]
+  const dec = op.gather(p.W_dec, idx); // [B, K, D]
+  const xhat = op.add(op.squeeze(op.matmul(op.unsqueeze(acts, 1), dec), 1), p.b_dec); // [B, D]
+  return { idx, acts, xhat, pre };
+}
