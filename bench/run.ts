@@ -1,9 +1,11 @@
 // `npm run bench [-- engine models dictionaries]`: runs the selected benchmark groups (all by default).
 import { benchMatmul, benchTopkSaeStep } from './engine.js';
+import { benchGpt2 } from './models.js';
 import { writeResult } from './util.js';
 
 const groups: Record<string, () => Promise<void>> = {
   engine: async () => writeResult('engine', { ...(await benchMatmul()), ...(await benchTopkSaeStep()) }),
+  models: async () => writeResult('models', await benchGpt2()),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -76,8 +76,13 @@ async function loadFolder(dir: string, opts: LoadOptions): Promise<Model> {
   let tokenizer = opts.tokenizer;
   if (!tokenizer) {
     const tj = path.join(dir, 'tokenizer.json');
-    if (!fs.existsSync(tj)) throw new ProbityError('TOKENIZER_MISSING', `${dir}: no tokenizer.json in the checkpoint folder`);
-    tokenizer = loadHfTokenizer(tj);
+    const organism = path.join(dir, 'tokenizer.organism.json');
+    if (fs.existsSync(organism)) {
+      // probity's own model organism: a word-level vocabulary (src/organism).
+      const { loadOrganismTokenizer } = await import('../organism/model-tokenizer.js');
+      tokenizer = loadOrganismTokenizer(organism);
+    } else if (fs.existsSync(tj)) tokenizer = loadHfTokenizer(tj);
+    else throw new ProbityError('TOKENIZER_MISSING', `${dir}: no tokenizer.json in the checkpoint folder`);
   }
   return new Model(spec, weights, tokenizer, dir);
 }

@@ -113,11 +113,19 @@ export class CompiledGraph {
 
 const cache = new Map<string, Promise<CompiledGraph>>();
 
+/** PROBITY_PROVIDER=cuda|webgpu selects another ORT execution provider (CUDA needs the opt-in install, see README). */
+export function defaultProvider(): Provider {
+  const p = process.env.PROBITY_PROVIDER;
+  if (p === undefined || p === '' || p === 'cpu') return 'cpu';
+  if (p === 'cuda' || p === 'webgpu') return p;
+  throw new ProbityError('PROVIDER', `PROBITY_PROVIDER is "${p}", expected cpu, cuda or webgpu`);
+}
+
 /** Compile (or fetch from the cache) a session for the graph. */
 export async function compile(graph: Graph, opts: SessionOptions = {}): Promise<CompiledGraph> {
   if (graph.outputs.length === 0) throw new ProbityError('GRAPH_NO_OUTPUTS', `compile: graph "${graph.name}" has no outputs`);
   const bytes = toOnnx(graph);
-  const provider = opts.provider ?? 'cpu';
+  const provider = opts.provider ?? defaultProvider();
   const threads = opts.threads ?? os.availableParallelism();
   const key = createHash('sha256').update(bytes).update(`|${provider}|${threads}|${opts.profilePrefix ?? ''}`).digest('hex');
   const hit = cache.get(key);
@@ -146,4 +154,18 @@ export function cachedSessions(): number {
 
 export function zerosFor(sig: Signature, dims: number[]): NDArray {
   return new NDArray(allocate(sig.dtype, dims.reduce((a, b) => a * b, 1)), dims, sig.dtype);
+}
+
+/** End profiling on every cached session that profiles; returns the profile files (performance work only). */
+export async function endAllProfiling(): Promise<string[]> {
+  const files: string[] = [];
+  for (const p of cache.values()) {
+    const s = await p;
+    try {
+      files.push(s.endProfiling());
+    } catch {
+      /* not profiling */
+    }
+  }
+  return files;
 }

@@ -40,19 +40,35 @@ export class BuildContext {
   readonly seen: string[] = [];
   private maskCache: Tensor | null = null;
 
+  /**
+   * `embed` builds inside an existing graph instead (training): it supplies the token/position/mask tensors and the
+   * weight tensors (e.g. trainable parameters), so the same architecture code gives the training loss.
+   */
   constructor(
     readonly spec: TransformerSpec,
     readonly weights: WeightStore,
     readonly opts: BuildOptions,
+    embed?: { graph: Graph; tokens: Tensor; positions: Tensor; keyMask: Tensor; weight: (name: string) => Tensor },
   ) {
+    if (embed) {
+      this.g = embed.graph;
+      this.tokens = embed.tokens;
+      this.positions = embed.positions;
+      this.keyMask = embed.keyMask;
+      this.external = embed.weight;
+      return;
+    }
     this.g = new Graph(`${spec.arch}_forward`);
     this.tokens = this.g.input('tokens', 'int64', ['B', 'T']);
     this.positions = this.g.input('positions', 'int64', ['B', 'T']);
     this.keyMask = this.g.input('key_mask', 'bool', ['B', opts.withPast ? 'P+T' : 'T']);
   }
 
+  private external?: (name: string) => Tensor;
+
   /** A weight, declared as a graph input `w.<name>` with its stored dims. */
   w(name: string): Tensor {
+    if (this.external) return this.external(name);
     const full = `w.${name}`;
     const known = this.g.inputs.find((t) => t.name === full);
     if (known) return known;
@@ -71,10 +87,14 @@ export class BuildContext {
   hook(name: string, x: Tensor): Tensor {
     this.seen.push(name);
     let v = x;
+    // A cut value comes from the graph that stopped here, after this hook's graph-level interventions and its fn ones:
+    // applying the graph-level ones again would double them.
     if (this.opts.cutInputs.has(name)) v = this.g.input(`cut.${name}`, x.dtype, x.shape);
-    (this.opts.interventions[name] ?? []).forEach((iv, i) => {
-      v = applyIntervention(v, iv, (n, value, dims) => this.feedInput(n, value, dims), `iv.${name}.${i}`, name);
-    });
+    else {
+      (this.opts.interventions[name] ?? []).forEach((iv, i) => {
+        v = applyIntervention(v, iv, (n, value, dims) => this.feedInput(n, value, dims), `iv.${name}.${i}`, name);
+      });
+    }
     if (this.opts.stopAt === name) this.g.output(v, `cut.${name}`);
     if (this.opts.cache.has(name)) this.g.output(v, `cache.${name}`);
     return v;
@@ -119,6 +139,10 @@ export class BuildContext {
     const name = this.spec.tied ? 'embed.W_E' : 'unembed.W_U';
     const W = this.w(name); // [V, D] (Linear layout) for both
     if (W.shape[0] !== this.spec.vocab) throw new ProbityError('WEIGHT_SHAPE', `${name} has dims ${show(W.shape)}, expected [${this.spec.vocab}, ${this.spec.dModel}]`);
-    this.g.output(op.matmul(h, op.transpose(W, [1, 0])), 'logits');
+    this.logits = op.matmul(h, op.transpose(W, [1, 0])); // [B, T, V]
+    if (!this.external) this.g.output(this.logits, 'logits');
   }
+
+  /** The logits tensor once unembed() ran (training builds its loss on it). */
+  logits: Tensor | null = null;
 }

@@ -1,0 +1,21 @@
+// The `probity` command. Thin: parse options, call the library, print. Results go to stdout; diagnostics to stderr.
+import { Command, CommanderError } from 'commander';
+import { registerModelCommands } from './model-commands.js';
+import { registerOrganismCommands } from './organism-commands.js';
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command()
+    .name('probity')
+    .description('Practical interpretability for transformer language models: run, hook, train SAEs, compare against baselines.')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerModelCommands(program);
+  registerOrganismCommands(program);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    throw e;
+  }
+}
