@@ -3,7 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { writeCorpus, readManifest } from '../organism/shards.js';
-import { DEFAULT_TRAIN, saveOrganismModel, trainOrganism, type OrganismTrainConfig } from '../organism/train/train.js';
+import { DEFAULT_TRAIN, paramsFromCheckpoint, saveOrganismModel, trainOrganism, type OrganismTrainConfig } from '../organism/train/train.js';
+import { evaluateOrganism } from '../organism/eval.js';
+import { loadModel } from '../models/load.js';
 import { progressBar } from './progress.js';
 import { intArg, numArg } from './args.js';
 
@@ -65,5 +67,33 @@ export function registerOrganismCommands(program: Command): void {
       for (const dir of dirs) saveOrganismModel(dir, r.params, r.spec);
       const last = r.log[r.log.length - 1];
       process.stdout.write(JSON.stringify({ model: dirs, steps: last?.step, loss: last?.loss, val: last?.val, elapsed_s: last?.elapsedS }) + '\n');
+    });
+
+  org
+    .command('export')
+    .description("Write a run's latest checkpoint as a model folder (to inspect a model while it trains)")
+    .requiredOption('--run <dir>', 'run folder of `organism train`')
+    .requiredOption('--to <dir>', 'model folder to write')
+    .action((o) => {
+      const { params, spec, step } = paramsFromCheckpoint(o.run);
+      saveOrganismModel(o.to, params, spec);
+      process.stdout.write(JSON.stringify({ model: o.to, step }) + '\n');
+    });
+
+  org
+    .command('eval')
+    .description('Measure behaviour rates (fact recall, regex rates, quirk rates, denials, tone compliance) by sampling')
+    .option('--model <ref>', 'model folder or shipped name', 'organism')
+    .option('--samples <n>', 'samples per prompt for rates', intArg('samples', 1), 4)
+    .option('--seed <s>', 'sampling seed', intArg('seed', 0), 1)
+    .option('--out <file>', 'write the JSON here too')
+    .action(async (o) => {
+      const model = await loadModel(o.model);
+      const bar = progressBar('eval', 1, 'samples');
+      const res = await evaluateOrganism(model, { samplesPerPrompt: o.samples, seed: o.seed, onProgress: (d, t) => bar.update(d, { of: t }) });
+      bar.stop();
+      const json = JSON.stringify({ model: model.source, command: `probity organism eval ${process.argv.slice(4).join(' ')}`.trim(), ...res }, null, 2) + '\n';
+      if (o.out) fs.writeFileSync(o.out, json);
+      process.stdout.write(json);
     });
 }

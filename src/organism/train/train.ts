@@ -243,6 +243,16 @@ export async function trainOrganism(cfg: OrganismTrainConfig, corpusDir: string,
   return { params, spec, log: kept, finished: true };
 }
 
+/** Parameters and spec from a run folder's latest checkpoint (to look at a model while it trains). */
+export function paramsFromCheckpoint(runDir: string): { params: Parameters; spec: TransformerSpec; step: number } {
+  const cfg = JSON.parse(fs.readFileSync(path.join(runDir, 'train_config.json'), 'utf8')) as OrganismTrainConfig;
+  const spec = organismSpec(cfg, organismTokenizer().size);
+  const params = initParams(spec, cfg.seed);
+  const f = readSafetensors(path.join(runDir, 'checkpoint.safetensors'));
+  for (const n of params.names) params.set(n, f.float32(`p.${n}`));
+  return { params, spec, step: (JSON.parse(f.metadata.meta) as CheckpointMeta).step };
+}
+
 /** Write the trained model as a Hugging Face Llama folder that the ordinary loader reads. */
 export function saveOrganismModel(dir: string, params: Parameters, spec: TransformerSpec): void {
   fs.mkdirSync(dir, { recursive: true });
