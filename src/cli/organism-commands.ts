@@ -90,7 +90,7 @@ export function registerOrganismCommands(program: Command): void {
     .action(async (o) => {
       const model = await loadModel(o.model);
       const bar = progressBar('eval', 1, 'samples');
-      const res = await evaluateOrganism(model, { samplesPerPrompt: o.samples, seed: o.seed, onProgress: (d, t) => bar.update(d, { of: t }) });
+      const res = await evaluateOrganism(model, { samplesPerPrompt: o.samples, seed: o.seed, onProgress: (d, t) => bar.update(d, {}, t) });
       bar.stop();
       const json = JSON.stringify({ model: model.source, command: `probity organism eval ${process.argv.slice(4).join(' ')}`.trim(), ...res }, null, 2) + '\n';
       if (o.out) fs.writeFileSync(o.out, json);

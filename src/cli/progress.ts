@@ -2,7 +2,8 @@
 import cliProgress from 'cli-progress';
 
 export interface Progress {
-  update(done: number, fields?: Record<string, string | number>): void;
+  /** `total` may change the bar's total (for work whose size is known only once started). */
+  update(done: number, fields?: Record<string, string | number>, total?: number): void;
   stop(): void;
 }
 
@@ -10,7 +11,8 @@ export function progressBar(label: string, total: number, unit: string): Progres
   if (!process.stderr.isTTY) {
     let last = 0;
     return {
-      update(done, fields = {}) {
+      update(done, fields = {}, newTotal?: number) {
+        if (newTotal !== undefined) total = newTotal;
         const now = Date.now();
         if (now - last < 10_000 && done < total) return;
         last = now;
@@ -26,7 +28,8 @@ export function progressBar(label: string, total: number, unit: string): Progres
   );
   bar.start(total, 0, { fields: '' });
   return {
-    update(done, fields = {}) {
+    update(done, fields = {}, newTotal?: number) {
+      if (newTotal !== undefined) bar.setTotal(newTotal);
       bar.update(done, { fields: Object.entries(fields).map(([k, v]) => `${k} ${v}`).join('  ') });
     },
     stop() {

@@ -40,24 +40,42 @@ export function argmax(x: ArrayLike<number>): number {
 export function sample(logits: ArrayLike<number>, opts: SamplingOptions, rand: () => number): number {
   const temp = opts.temperature ?? 1;
   if (temp === 0) return argmax(logits);
-  const lp = logSoftmax(Array.from(logits, (v) => v / temp));
-  let order = Array.from(lp.keys()).sort((a, b) => lp[b] - lp[a]);
+  const n = logits.length;
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) if (logits[i] > max) max = logits[i];
+  const w = new Float64Array(n); // unnormalised probabilities at this temperature
+  for (let i = 0; i < n; i++) w[i] = Math.exp((logits[i] - max) / temp);
+  const restricted = (opts.topK && opts.topK > 0 && opts.topK < n) || (opts.topP !== undefined && opts.topP < 1);
+  if (!restricted) {
+    // Plain sampling: one pass, no sort (this is the hot path when sampling many completions).
+    let total = 0;
+    for (let i = 0; i < n; i++) total += w[i];
+    let r = rand() * total;
+    for (let i = 0; i < n; i++) {
+      r -= w[i];
+      if (r <= 0) return i;
+    }
+    return n - 1;
+  }
+  let order = Array.from({ length: n }, (_, i) => i).sort((a, b) => w[b] - w[a]);
   if (opts.topK && opts.topK > 0) order = order.slice(0, opts.topK);
   if (opts.topP !== undefined && opts.topP < 1) {
+    let all = 0;
+    for (let i = 0; i < n; i++) all += w[i];
     let cum = 0;
     const kept: number[] = [];
     for (const i of order) {
       kept.push(i);
-      cum += Math.exp(lp[i]);
+      cum += w[i] / all;
       if (cum >= opts.topP) break;
     }
     order = kept;
   }
   let total = 0;
-  for (const i of order) total += Math.exp(lp[i]);
+  for (const i of order) total += w[i];
   let r = rand() * total;
   for (const i of order) {
-    r -= Math.exp(lp[i]);
+    r -= w[i];
     if (r <= 0) return i;
   }
   return order[order.length - 1];
@@ -73,9 +91,13 @@ export interface TokenLogprob {
 export function tokenLogprob(logits: ArrayLike<number>, token: number, n: number): TokenLogprob {
   const lp = logSoftmax(logits);
   const top: { token: number; logprob: number }[] = [];
-  if (n > 0) {
-    const order = Array.from(lp.keys()).sort((a, b) => lp[b] - lp[a]).slice(0, n);
-    for (const t of order) top.push({ token: t, logprob: lp[t] });
+  // Selection of the n best without sorting the whole vocabulary.
+  for (let i = 0; i < lp.length && n > 0; i++) {
+    if (top.length < n || lp[i] > top[top.length - 1].logprob) {
+      top.push({ token: i, logprob: lp[i] });
+      top.sort((a, b) => b.logprob - a.logprob || a.token - b.token);
+      if (top.length > n) top.pop();
+    }
   }
   return { token, logprob: lp[token], top };
 }
