@@ -1,11 +1,13 @@
 // `probity organism corpus|train`: make the TinyWorld corpus and (re)train the shipped model organism from a seed.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { writeCorpus, readManifest } from '../organism/shards.js';
 import { DEFAULT_TRAIN, paramsFromCheckpoint, saveOrganismModel, trainOrganism, type OrganismTrainConfig } from '../organism/train/train.js';
 import { evaluateOrganism } from '../organism/eval.js';
 import { loadModel } from '../models/load.js';
+import { writeModelCard } from '../organism/model-card.js';
 import { progressBar } from './progress.js';
 import { intArg, numArg } from './args.js';
 
@@ -57,6 +59,7 @@ export function registerOrganismCommands(program: Command): void {
       }
       process.stderr.write(`corpus: ${readManifest(corpus).totals.tokens} tokens in ${corpus}\n`);
       fs.writeFileSync(path.join(o.out, 'train_config.json'), JSON.stringify(cfg, null, 2) + '\n');
+      fs.writeFileSync(path.join(o.out, 'machine.json'), JSON.stringify({ cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version }) + '\n');
       const bar = progressBar('train', cfg.steps, 'steps');
       const r = await trainOrganism(cfg, corpus, o.out, {
         onStep: (row) => bar.update(row.step, { loss: row.loss.toFixed(3), 'tok/s': Math.round(row.tokensPerS) }),
@@ -95,5 +98,16 @@ export function registerOrganismCommands(program: Command): void {
       const json = JSON.stringify({ model: model.source, command: `probity organism eval ${process.argv.slice(4).join(' ')}`.trim(), ...res }, null, 2) + '\n';
       if (o.out) fs.writeFileSync(o.out, json);
       process.stdout.write(json);
+    });
+
+  org
+    .command('card')
+    .description("Write the model card (README.md, loss.svg, eval.json) into a model folder from a run's files")
+    .requiredOption('--run <dir>', 'run folder of `organism train`')
+    .option('--model <dir>', 'model folder', 'models/organism')
+    .requiredOption('--eval <file>', 'output of `organism eval --out`')
+    .action(async (o) => {
+      await writeModelCard(o.run, o.model, o.eval);
+      process.stdout.write(JSON.stringify({ card: path.join(o.model, 'README.md') }) + '\n');
     });
 }

@@ -181,7 +181,13 @@ export class Model {
       } else if (t.name.startsWith('cut.')) feeds[t.name] = cutValues[t.name.slice(4)];
     }
     for (const [name, v] of ctx.feeds) feeds[name] = typeof v === 'function' ? v({ T: inp.T, past: inp.P }) : v;
-    return sess.run(feeds);
+    // Logits are the largest output ([B, T, V]); let ORT write them into our buffer instead of copying them out.
+    const into: Record<string, NDArray> = {};
+    if (bo.logits !== 'none') {
+      const T = bo.logits === 'last' ? 1 : inp.T;
+      into.logits = new NDArray(new Float32Array(inp.B * T * this.spec.vocab), [inp.B, T, this.spec.vocab]);
+    }
+    return sess.run(feeds, undefined, into);
   }
 
   /** Activations at the named hooks (only those are computed as outputs), plus logits. */

@@ -4,7 +4,8 @@
 // a second full-size GEMM). The decoder gathers the k rows of W_dec, so its backward is sparse by construction.
 // b_dec is subtracted from the input before encoding; that is folded into an effective encoder bias
 // b_eff = b_enc - W_enc b_dec, so the per-token encoder gradient never needs the input gradient.
-// Dims: B batch, D d_in, S d_sae, K k.
+// Transcoders (dOut != dIn) pass applyBDecToInput = false: b_dec then lives in the output space only.
+// Dims: B batch, D d_in, S d_sae, K k, Do d_out.
 import type { Tensor } from '../../engine/graph/graph.js';
 import * as op from '../../engine/ops/index.js';
 
@@ -12,8 +13,8 @@ export interface TopKParams {
   /** [S, D]: encoder rows, one per latent (SAELens stores the transpose, W_enc [D, S]). */
   W_encT: Tensor;
   b_enc: Tensor; // [S]
-  W_dec: Tensor; // [S, D]
-  b_dec: Tensor; // [D]
+  W_dec: Tensor; // [S, Do]
+  b_dec: Tensor; // [Do]
 }
 
 export interface TopKForward {
@@ -21,27 +22,40 @@ export interface TopKForward {
   acts: Tensor; // [B, K] post-ReLU values of the chosen latents
   xhat: Tensor; // [B, D]
   pre: Tensor; // [B, S] pre-activations (no gradient; for AuxK and statistics)
+  b_eff: Tensor; // [S] effective encoder bias (b_dec folded in when applied to the input)
+}
+
+/**
+ * Values `vals` [B, K] picked from the pre-activations at latents `idx` [B, K], given the hand-written sparse gradient
+ * of pre = x W_encT^T + b_eff: row idx[b, j] of W_encT receives d[b, j] * x[b]; b_eff[idx[b, j]] receives d[b, j].
+ * The forward value is `vals` itself (computed without gradient). Shared by TopK and AuxK.
+ */
+export function withSparseEncoderGrad(vals: Tensor, idx: Tensor, W_encT: Tensor, b_eff: Tensor, x: Tensor): Tensor {
+  return op.customVjp(vals, [W_encT, b_eff], (d, needs) => {
+    const at = op.unsqueeze(idx, -1); // [B, K, 1]
+    const dW = needs[0] ? op.scatterND(op.zerosLike(W_encT), at, op.mul(op.unsqueeze(d, -1), op.unsqueeze(op.stopGradient(x), 1)), 'add') : null;
+    const db = needs[1] ? op.scatterND(op.zerosLike(b_eff), at, d, 'add') : null;
+    return [dW, db];
+  });
 }
 
 /** Pre-activations of the k chosen latents, with a sparse hand-written gradient for W_encT and b_eff. */
 function sparseEncode(W_encT: Tensor, b_eff: Tensor, x: Tensor, k: number) {
   const pre = op.gemm(op.stopGradient(x), op.stopGradient(W_encT), { transB: true }, op.stopGradient(b_eff)); // [B, S]
   const [vals, idx] = op.topk(pre, k, -1); // [B, K]
-  const picked = op.customVjp(vals, [W_encT, b_eff], (d, needs) => {
-    // d [B, K]: row idx[b, j] of W_encT receives d[b, j] * x[b]; b_eff[idx[b, j]] receives d[b, j].
-    const at = op.unsqueeze(idx, -1); // [B, K, 1]
-    const dW = needs[0] ? op.scatterND(op.zerosLike(W_encT), at, op.mul(op.unsqueeze(d, -1), op.unsqueeze(x, 1)), 'add') : null;
-    const db = needs[1] ? op.scatterND(op.zerosLike(b_eff), at, d, 'add') : null;
-    return [dW, db];
-  });
-  return { pre, idx, vals: picked };
+  return { pre, idx, vals: withSparseEncoderGrad(vals, idx, W_encT, b_eff, x) };
 }
 
-export function topkForward(p: TopKParams, x: Tensor, k: number): TopKForward {
-  const b_eff = op.sub(p.b_enc, op.squeeze(op.matmul(p.W_encT, op.unsqueeze(p.b_dec, -1)), -1)); // [S]
+/** Effective encoder bias: b_enc - W_encT b_dec when b_dec is subtracted from the input, else b_enc. */
+export function effectiveBias(p: TopKParams, applyBDecToInput = true): Tensor {
+  return applyBDecToInput ? op.sub(p.b_enc, op.squeeze(op.matmul(p.W_encT, op.unsqueeze(p.b_dec, -1)), -1)) : p.b_enc; // [S]
+}
+
+export function topkForward(p: TopKParams, x: Tensor, k: number, applyBDecToInput = true): TopKForward {
+  const b_eff = effectiveBias(p, applyBDecToInput);
   const { pre, idx, vals } = sparseEncode(p.W_encT, b_eff, x, k);
   const acts = op.relu(vals); // [B, K]
-  const dec = op.gather(p.W_dec, idx); // [B, K, D]
-  const xhat = op.add(op.squeeze(op.matmul(op.unsqueeze(acts, 1), dec), 1), p.b_dec); // [B, D]
-  return { idx, acts, xhat, pre };
+  const dec = op.gather(p.W_dec, idx); // [B, K, Do]
+  const xhat = op.add(op.squeeze(op.matmul(op.unsqueeze(acts, 1), dec), 1), p.b_dec); // [B, Do]
+  return { idx, acts, xhat, pre, b_eff };
 }
