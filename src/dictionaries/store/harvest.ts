@@ -329,6 +329,7 @@ export async function harvest(opts: HarvestOptions): Promise<HarvestResult> {
   for await (const raw of source.rows() as AsyncIterable<TokenRow>) {
     index++;
     if (index < startRow) continue;
+    if (index > 0x7fffffff) throw new ProbityError('STORE_SOURCE', `harvest: more than 2^31 source rows (doc indices are stored as int32)`);
     docsRead = index + 1;
     const len = Math.min(raw.length, ctx);
     if (len - (skipBos ? 1 : 0) <= 0) continue;

@@ -126,8 +126,10 @@ export async function compile(graph: Graph, opts: SessionOptions = {}): Promise<
   if (graph.outputs.length === 0) throw new ProbityError('GRAPH_NO_OUTPUTS', `compile: graph "${graph.name}" has no outputs`);
   const bytes = toOnnx(graph);
   const provider = opts.provider ?? defaultProvider();
-  const threads = opts.threads ?? os.availableParallelism();
-  const key = createHash('sha256').update(bytes).update(`|${provider}|${threads}|${opts.profilePrefix ?? ''}`).digest('hex');
+  const threads = opts.threads ?? (Number(process.env.PROBITY_THREADS) || os.availableParallelism());
+  // ORT's worker threads spin while waiting; on a machine shared with other work that turns into lost time.
+  const spin = process.env.PROBITY_SPIN !== '0';
+  const key = createHash('sha256').update(bytes).update(`|${provider}|${threads}|${spin}|${opts.profilePrefix ?? ''}`).digest('hex');
   const hit = cache.get(key);
   if (hit) return hit;
   const made = (async () => {
@@ -138,6 +140,7 @@ export async function compile(graph: Graph, opts: SessionOptions = {}): Promise<
       graphOptimizationLevel: 'all',
       logSeverityLevel: 3,
       ...(opts.profilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profilePrefix } : {}),
+      ...(spin ? {} : { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } }),
     });
     const sig = (t: Tensor): Signature => ({ name: t.name, dtype: t.dtype, shape: t.shape });
     return new CompiledGraph(key, session, graph.inputs.map(sig), graph.outputs.map(sig), () => cache.delete(key));
