@@ -21,7 +21,8 @@ import { CodecStats, type Codec, type SparseCode } from './metrics/index.js';
 import { getArchitecture } from './architectures/registry.js';
 import type { ArchitectureName, HostCode, ParamSpec, SaeArchitecture, SaeConfig } from './architectures/types.js';
 
-/** SaeConfig as a caller may write it: dOut defaults to dIn, inputScale to 1, applyBDecToInput to (dOut = dIn). */
+/** SaeConfig as a caller may write it: dOut defaults to dIn, inputScale to 1, applyBDecToInput to true except for
+ *  transcoders (dOut != dIn, or an outHookName other than hookName). */
 export type SaeConfigInput = Omit<SaeConfig, 'dOut' | 'inputScale' | 'applyBDecToInput'> & Partial<Pick<SaeConfig, 'dOut' | 'inputScale' | 'applyBDecToInput'>>;
 
 export interface SaeInitOptions {
@@ -41,7 +42,8 @@ export function normalizeConfig(c: SaeConfigInput): SaeConfig {
   if (!isPosInt(c.dSae)) bad('dSae', c.dSae, 'a positive integer');
   const dOut = c.dOut ?? c.dIn;
   if (!isPosInt(dOut)) bad('dOut', dOut, 'a positive integer');
-  const applyBDecToInput = c.applyBDecToInput ?? dOut === c.dIn;
+  const transcoder = dOut !== c.dIn || (c.outHookName !== undefined && c.outHookName !== c.hookName);
+  const applyBDecToInput = c.applyBDecToInput ?? !transcoder;
   if (applyBDecToInput && dOut !== c.dIn) bad('applyBDecToInput', true, `false when dOut (${dOut}) differs from dIn (${c.dIn})`);
   const inputScale = c.inputScale ?? 1;
   if (!(inputScale > 0) || !Number.isFinite(inputScale)) bad('inputScale', inputScale, 'a positive number');

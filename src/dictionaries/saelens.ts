@@ -161,7 +161,8 @@ export function configFromSaeLens(raw: Json, cfgPath = SAE_CFG_FILENAME): SaeCon
     hookName: hookName as string,
     outHookName: outHook as string | undefined,
   };
-  if (probity && 'metadata' in probity) {
+  if (probity) {
+    // Written by probity: the metadata block is exactly what the SAE carried (top-level fields are derived from it).
     if (probity.metadata !== undefined && !isObj(probity.metadata)) bad('probity.metadata', probity.metadata, 'an object');
     if (probity.metadata) cfg.metadata = { ...(probity.metadata as Json) };
   } else {

@@ -7,6 +7,7 @@ import type { Tensor } from '../../engine/graph/graph.js';
 import * as op from '../../engine/ops/index.js';
 import { auxKCoefficientOf, auxKLoss, auxKOf, centered, decodeCode, fveMetric, hostCentered, hostPre, l0Metric, linearParams, mseLoss, preActs, removeParallel, requireK, sparseFiring, unitRows, zeros } from './common.js';
 import { topkForward } from './topk-core.js';
+import { topKIndices } from '../metrics/index.js';
 import type { GraphCode, HostCode, SaeArchitecture } from './types.js';
 
 export const topk: SaeArchitecture = {
@@ -43,16 +44,13 @@ export const topk: SaeArchitecture = {
     const pre = hostPre(hostCentered(p, x, n, cfg), n, p.W_encT, p.b_enc, S, cfg.dIn);
     const indices = new Int32Array(n * k);
     const values = new Float32Array(n * k);
-    const order = new Int32Array(S);
     for (let t = 0; t < n; t++) {
       const row = pre.subarray(t * S, (t + 1) * S);
-      for (let s = 0; s < S; s++) order[s] = s;
       // Largest first; ties to the lower index (as ORT's TopK).
-      const sorted = Array.from(order).sort((a, b) => row[b] - row[a] || a - b);
-      for (let j = 0; j < k; j++) {
-        indices[t * k + j] = sorted[j];
-        values[t * k + j] = Math.max(0, row[sorted[j]]);
-      }
+      topKIndices(row, k).forEach((s, j) => {
+        indices[t * k + j] = s;
+        values[t * k + j] = Math.max(0, row[s]);
+      });
     }
     return { kind: 'sparse', k, indices, values };
   },

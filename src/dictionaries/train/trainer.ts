@@ -269,6 +269,9 @@ export async function trainSae(cfgIn: SaeConfigInput, source: BatchSource, opts:
   params.add(TOKENS_SINCE_FIRED, [cfg.dSae], Float32Array.from(init[TOKENS_SINCE_FIRED] ?? new Float32Array(cfg.dSae)));
   const trainable = [...specs.filter((s) => s.trainable !== false).map((s) => s.name), TOKENS_SINCE_FIRED];
   const transcoder = cfg.dOut !== cfg.dIn || !!(await peekTarget(fetch, pending, step));
+  if (transcoder && cfg.applyBDecToInput) {
+    throw new ProbityError('SAE_TRAIN_OPTIONS', 'batches carry targets (a transcoder) but applyBDecToInput is true: b_dec lives in the output space');
+  }
   let firing: Tensor | null = null;
   const inputs: Record<string, { dtype: 'float32'; shape: number[] }> = { x: { dtype: 'float32', shape: [B, cfg.dIn] }, coeff: { dtype: 'float32', shape: [] } };
   if (transcoder) inputs.target = { dtype: 'float32', shape: [B, cfg.dOut] };
