@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerModelCommands } from './model-commands.js';
 import { registerOrganismCommands } from './organism-commands.js';
+import { registerSaeCommands } from './sae-commands.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command()
@@ -11,6 +12,7 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerModelCommands(program);
   registerOrganismCommands(program);
+  registerSaeCommands(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

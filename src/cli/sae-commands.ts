@@ -1,0 +1,136 @@
+// `probity sae train | eval`: harvest activations at a hook, train an SAE on them (resumable), save it in SAELens's
+// layout, and measure it on the model beside PCA / k-means / random-dictionary baselines.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { loadModel } from '../models/load.js';
+import type { Model } from '../models/model.js';
+import { harvest } from '../dictionaries/store/harvest.js';
+import { openStore } from '../dictionaries/store/reader.js';
+import type { TokenSource } from '../dictionaries/store/sources.js';
+import { trainSae } from '../dictionaries/train/trainer.js';
+import { loadSaeLens, saveSaeLens, checkAgainstModel } from '../dictionaries/saelens.js';
+import { architectureNames } from '../dictionaries/architectures/registry.js';
+import { evaluateSae, windowsFrom, type WindowSource } from '../dictionaries/eval.js';
+import type { Sae } from '../dictionaries/sae.js';
+import type { ArchitectureName } from '../dictionaries/architectures/types.js';
+import { documents } from '../organism/corpus.js';
+import { ProbityError } from '../errors.js';
+import { progressBar } from './progress.js';
+import { intArg, numArg } from './args.js';
+
+/** Token rows for harvesting/evaluation: the organism's own generated documents, or lines of a text file. */
+function tokenRows(model: Model, text: string | undefined, seed: number): { source: TokenSource; windows: () => WindowSource } {
+  if (text) {
+    const lines = fs.readFileSync(text, 'utf8').split('\n').filter((l) => l.trim());
+    const rows = () => lines.map((l) => model.tokenizer.encode(l));
+    return {
+      source: { description: { kind: 'text-file', path: path.resolve(text), lines: lines.length } as never, rows },
+      windows: () => windowsFrom(rows(), { kind: 'text-file', path: text }),
+    };
+  }
+  if (!fs.existsSync(path.join(model.source, 'tokenizer.organism.json'))) {
+    throw new ProbityError('CLI_ARG', `--text FILE is required for ${model.source}: only the organism can generate its own token stream`);
+  }
+  const gen = function* (s: number) {
+    for (const d of documents(s)) yield d.tokens;
+  };
+  return {
+    source: { description: { kind: 'organism-docs', seed } as never, rows: () => gen(seed) },
+    // Evaluation windows come from another seed: documents the SAE never saw.
+    windows: () => windowsFrom(gen(seed + 7919), { kind: 'organism-docs', seed: seed + 7919 }),
+  };
+}
+
+async function evalAndWrite(model: Model, sae: Sae, o: { tokens: number; baselines: boolean; text?: string; seed: number; out?: string }, extra: Record<string, unknown>) {
+  const { windows } = tokenRows(model, o.text, o.seed);
+  const bar = progressBar('eval', o.tokens, 'tokens');
+  const res = await evaluateSae(model, sae, windows(), {
+    tokens: o.tokens,
+    baselines: o.baselines ? { fitTokens: 20_000, evalTokens: Math.min(8_000, o.tokens), seed: o.seed } : undefined,
+    onProgress: (d) => bar.update(d),
+  }, windows());
+  bar.stop();
+  const json = {
+    command: `probity ${process.argv.slice(2).join(' ')}`,
+    sae: { ...sae.cfg, source: sae.source },
+    ...res,
+    ...extra,
+  };
+  const text = JSON.stringify(json, null, 2) + '\n';
+  if (o.out) fs.writeFileSync(o.out, text);
+  return json;
+}
+
+export function registerSaeCommands(program: Command): void {
+  const sae = program.command('sae').description('Sparse autoencoders: train, evaluate (SAELens layout)');
+
+  sae
+    .command('train')
+    .description('Harvest activations at a hook, train an SAE on them, save it (SAELens layout) and its metrics')
+    .option('--model <ref>', 'model file/folder or shipped name', 'organism')
+    .option('--hook <name>', 'hook to read', 'blocks.2.hook_resid_post')
+    .option('--arch <name>', `architecture: ${architectureNames().join(', ')}`, 'topk')
+    .option('--k <n>', 'active latents per token (topk, batchtopk)', intArg('k', 1), 32)
+    .option('--width <n>', 'number of latents (d_sae)', intArg('width', 1), 4096)
+    .option('--sparsity <x>', 'sparsity coefficient (standard, gated: L1; jumprelu: L0)', numArg('sparsity', 0), 5)
+    .option('--tokens <n>', 'training tokens', intArg('tokens', 1), 2_000_000)
+    .option('--batch <n>', 'tokens per step', intArg('batch', 1), 4096)
+    .option('--lr <x>', 'peak learning rate', numArg('lr', 0), 2e-4)
+    .option('--seed <s>', 'seed (data and init)', intArg('seed', 0), 1)
+    .option('--text <file>', 'token source: lines of a text file (default for the organism: its generated documents)')
+    .option('--eval-tokens <n>', 'tokens for the final evaluation', intArg('eval-tokens', 1), 40_000)
+    .option('--no-baselines', 'skip PCA / k-means / random-dictionary baselines')
+    .requiredOption('--out <dir>', 'output folder: store/, checkpoint, cfg.json + sae_weights.safetensors, metrics.json')
+    .action(async (o) => {
+      const model = await loadModel(o.model);
+      const storeDir = path.join(o.out, 'store');
+      const harvestTokens = Math.min(o.tokens, 1_000_000);
+      const { source } = tokenRows(model, o.text, o.seed);
+      let bar = progressBar('harvest', harvestTokens, 'tokens');
+      await harvest({ model, hooks: [o.hook], tokens: source, out: storeDir, maxTokens: harvestTokens, onProgress: (p) => bar.update(p.tokens) });
+      bar.stop();
+      const store = openStore(storeDir);
+      const steps = Math.ceil(o.tokens / o.batch);
+      const batches = store.batches({ hook: o.hook, batchSize: o.batch, seed: o.seed, epochs: Infinity, dropLast: true });
+      const ckpt = path.join(o.out, 'checkpoint.safetensors');
+      bar = progressBar('train', steps, 'steps');
+      const t0 = Date.now();
+      const r = await trainSae(
+        { architecture: o.arch as ArchitectureName, dIn: store.d(o.hook), dSae: o.width, k: o.k, sparsityCoefficient: o.sparsity, hookName: o.hook, metadata: { model: model.source, tokens: o.tokens, seed: o.seed } },
+        (async function* () {
+          for await (const b of batches) yield b.x.data;
+        })(),
+        {
+          steps, lr: o.lr, seed: o.seed, checkpoint: { path: ckpt, every: 50 }, resumeFrom: fs.existsSync(ckpt) ? ckpt : undefined,
+          progressEvery: 5,
+          onProgress: (p) => bar.update(p.step, { loss: p.loss.toFixed(3), 'tok/s': Math.round(p.tokensPerSec) }),
+        },
+      );
+      bar.stop();
+      saveSaeLens(r.sae, o.out);
+      const trainSeconds = (Date.now() - t0) / 1000;
+      const res = await evalAndWrite(model, r.sae, { tokens: o.evalTokens, baselines: o.baselines, text: o.text, seed: o.seed, out: path.join(o.out, 'metrics.json') }, {
+        training: { steps, tokens: r.tokens, batch: o.batch, lr: o.lr, seconds_this_run: trainSeconds, harvested_tokens: store.tokens },
+      });
+      process.stdout.write(JSON.stringify({ out: o.out, metrics: res.metrics }, null, 2) + '\n');
+    });
+
+  sae
+    .command('eval')
+    .description('Metrics of an SAE (SAELens folder) at its hook, with CE-loss and KL scores by splicing, and baselines')
+    .argument('<sae>', 'SAELens folder (cfg.json + sae_weights.safetensors)')
+    .option('--model <ref>', 'model file/folder or shipped name', 'organism')
+    .option('--tokens <n>', 'tokens to evaluate', intArg('tokens', 1), 40_000)
+    .option('--seed <s>', 'data seed', intArg('seed', 0), 1)
+    .option('--text <file>', 'token source: lines of a text file (default for the organism: generated documents)')
+    .option('--no-baselines', 'skip PCA / k-means / random-dictionary baselines')
+    .option('--out <file>', 'write the JSON here too')
+    .action(async (dir: string, o) => {
+      const model = await loadModel(o.model);
+      const s = loadSaeLens(dir);
+      checkAgainstModel(s, model);
+      const res = await evalAndWrite(model, s, { tokens: o.tokens, baselines: o.baselines, text: o.text, seed: o.seed, out: o.out }, {});
+      process.stdout.write(JSON.stringify(res, null, 2) + '\n');
+    });
+}
