@@ -1,11 +1,13 @@
 // `npm run bench [-- engine models dictionaries]`: runs the selected benchmark groups (all by default).
 import { benchMatmul, benchTopkSaeStep } from './engine.js';
 import { benchGpt2 } from './models.js';
+import { benchTopkTrainer } from './dictionaries.js';
 import { writeResult } from './util.js';
 
 const groups: Record<string, () => Promise<void>> = {
   engine: async () => writeResult('engine', { ...(await benchMatmul()), ...(await benchTopkSaeStep()) }),
   models: async () => writeResult('models', await benchGpt2()),
+  dictionaries: async () => writeResult('dictionaries', await benchTopkTrainer()),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerModelCommands } from './model-commands.js';
 import { registerOrganismCommands } from './organism-commands.js';
 import { registerSaeCommands } from './sae-commands.js';
+import { registerDemoCommand } from './demo-command.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command()
@@ -13,6 +14,7 @@ export async function main(argv: string[]): Promise<number> {
   registerModelCommands(program);
   registerOrganismCommands(program);
   registerSaeCommands(program);
+  registerDemoCommand(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
