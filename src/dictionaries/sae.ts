@@ -19,6 +19,7 @@ import { ProbityError, show } from '../errors.js';
 import type { Intervention, InterventionMap } from '../models/hooks/interventions.js';
 import { CodecStats, type Codec, type SparseCode } from './metrics/index.js';
 import { getArchitecture } from './architectures/registry.js';
+import { mulberry32 } from '../util/random.js';
 import type { ArchitectureName, HostCode, ParamSpec, SaeArchitecture, SaeConfig } from './architectures/types.js';
 
 /** SaeConfig as a caller may write it: dOut defaults to dIn, inputScale to 1, applyBDecToInput to true except for
@@ -65,11 +66,9 @@ export class Rng {
     this.state = state >>> 0;
   }
   next = (): number => {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    const [s, out] = mulberry32(this.state);
+    this.state = s;
+    return out / 4294967296;
   };
 }
 

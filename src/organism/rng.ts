@@ -1,16 +1,8 @@
 // Seeded pseudo-random numbers for the organism corpus. Everything random in src/organism goes through Rng (never
 // Math.random), so a corpus is a pure function of its seeds. mulberry32 state, seeded through a murmur3-style mixer.
 import { ProbityError, show } from '../errors.js';
+import { fmix32, mulberry32 } from '../util/random.js';
 
-/** murmur3 finaliser: a good 32-bit avalanche mix. */
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 /** Hash a sequence of integers / strings to an unsigned 32-bit value (stable across platforms and versions). */
 export function hash32(...parts: (number | string)[]): number {
@@ -63,11 +55,9 @@ export class Rng {
 
   /** Uniform unsigned 32-bit integer (mulberry32). */
   u32(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
+    const [s, out] = mulberry32(this.s);
+    this.s = s;
+    return out;
   }
 
   /** Uniform in [0, 1). */

@@ -2,15 +2,8 @@
 // dictionaries). Nothing here uses Math.random, so every interval and baseline is a pure function of its seed.
 // mulberry32 core; the seed goes through a murmur3 finaliser first so nearby seeds (0, 1, 2...) give unrelated streams.
 import { ProbityError, show } from '../errors.js';
+import { fmix32, mulberry32 } from '../util/random.js';
 
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 export class Rng {
   private s: number;
@@ -26,11 +19,9 @@ export class Rng {
 
   /** Uniform unsigned 32-bit integer (mulberry32). */
   u32(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
+    const [s, out] = mulberry32(this.s);
+    this.s = s;
+    return out;
   }
 
   /** Uniform in [0, 1). */

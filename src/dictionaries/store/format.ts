@@ -11,6 +11,7 @@
 // `.tmp` name and renamed once complete; the manifest (also written through a `.tmp` + rename) is rewritten after
 // every shard, so after a crash it names only whole shards.
 import { createHash } from 'node:crypto';
+import { fmix32, uniform } from '../../util/random.js';
 import { ProbityError, show } from '../../errors.js';
 import type { Model } from '../../models/model.js';
 import type { TransformerSpec } from '../../models/spec.js';
@@ -230,14 +231,6 @@ export function f32ToF16(src: Float32Array, srcAt: number, n: number, out: Uint1
 // ---------------------------------------------------------------------------------------------------------------------
 // Seeded randomness for shuffling (mulberry32 seeded through a murmur3 mix; stable across platforms).
 
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 export function mix32(...parts: number[]): number {
   let h = 0x9e3779b9;
@@ -245,16 +238,7 @@ export function mix32(...parts: number[]): number {
   return h;
 }
 
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = (seed: number): (() => number) => uniform(seed);
 
 /** A seeded permutation of 0..n-1 (Fisher-Yates). */
 export function permutation(n: number, seed: number): Uint32Array {
