@@ -182,9 +182,11 @@ export async function evaluateSae(model: Model, sae: Sae, evalSrc: WindowSource,
   const acts: Float32Array[] = [];
   const splice = sae.spliceIntervention();
   let scored = 0;
+  const used: number[][][] = []; // batches, reused for the baselines so every method is scored on the same windows
   while (scored < opts.tokens) {
     const windows = nextWindows(evalSrc, B, T);
     if (windows.length === 0) break;
+    used.push(windows);
     await downstream(model, hook, windows, (t) => ({ [hook]: [maskedGraphSplice(splice, t)] }), ce, kl, acts);
     scored += windows.length * (T - 1);
     opts.onProgress?.(Math.min(scored, opts.tokens), opts.tokens);
@@ -225,13 +227,12 @@ export async function evaluateSae(model: Model, sae: Sae, evalSrc: WindowSource,
     const nEval = Math.min(n, b.evalTokens);
     for (const [name, codec] of Object.entries(codecs)) {
       const cs = evaluateCodec(codec, x.subarray(0, nEval * d), nEval);
-      // Downstream scores on fresh windows, spliced with the codec in TypeScript.
+      // Downstream scores on the SAE's first windows (paired), spliced with the codec in TypeScript.
       const ce2 = { clean: new CrossEntropyStats(model.spec.vocab), spliced: new CrossEntropyStats(model.spec.vocab), zero: new CrossEntropyStats(model.spec.vocab) };
       const kl2 = { spliced: new KLStats(model.spec.vocab), zero: new KLStats(model.spec.vocab) };
       let done = 0;
-      while (done < b.evalTokens) {
-        const windows = nextWindows(evalSrc, B, T);
-        if (windows.length === 0) break;
+      for (const windows of used) {
+        if (done >= b.evalTokens) break;
         await downstream(model, hook, windows, () => ({ [hook]: [codecSplice(codec)] }), ce2, kl2);
         done += windows.length * (T - 1);
       }
