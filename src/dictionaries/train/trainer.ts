@@ -175,7 +175,13 @@ function meanNorm(a: Float32Array, d: number): number {
   return sum / n;
 }
 
-const scaled = (a: Float32Array, s: number): Float32Array => (s === 1 ? a : Float32Array.from(a, (v) => v * s));
+/** a * s into `into` (reused across steps: a fresh 12 MB array per step was a measured GC cost). */
+function scaled(a: Float32Array, s: number, into?: Float32Array): Float32Array {
+  if (s === 1) return a;
+  const out = into && into.length === a.length ? into : new Float32Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i] * s;
+  return out;
+}
 
 // ---- the trainer ----------------------------------------------------------------------------------------------------
 
@@ -275,29 +281,41 @@ export async function trainSae(cfgIn: SaeConfigInput, source: BatchSource, opts:
   let firing: Tensor | null = null;
   const inputs: Record<string, { dtype: 'float32'; shape: number[] }> = { x: { dtype: 'float32', shape: [B, cfg.dIn] }, coeff: { dtype: 'float32', shape: [] } };
   if (transcoder) inputs.target = { dtype: 'float32', shape: [B, cfg.dOut] };
-  const ts = await TrainStep.create({
-    name: `train_sae_${cfg.architecture}`,
-    params,
-    inputs,
-    loss: (p, x) => {
-      const archParams: Record<string, Tensor> = {};
-      for (const s of specs) archParams[s.name] = p[s.name];
-      const deadMask = op.mask(op.greater(p[TOKENS_SINCE_FIRED], deadAfter), 'float32');
-      const r = arch.loss(archParams, x.x, x.target ?? x.x, cfg, { sparsityCoefficient: x.coeff, deadMask });
-      firing = r.firing;
-      return { loss: r.loss, metrics: { ...r.metrics, dead_fraction: op.reduceMean(deadMask, 0) } };
-    },
-    optimizer,
-    trainable,
-    clipNorm: opts.clipNorm ?? null,
-    decay: (n, dims) => n !== TOKENS_SINCE_FIRED && dims.length >= 2,
-    gradTransform: arch.gradTransform?.(cfg),
-    postUpdate: {
-      ...arch.postUpdate?.(cfg),
-      [TOKENS_SINCE_FIRED]: (t) => op.where(op.greater(firing!, 0), 0, op.minimum(op.add(t, B), IDLE_CAP)),
-    },
-    session: opts.session,
-  });
+  // Two step graphs over the same parameters and optimizer state: with the dead-latent auxiliary loss, and without.
+  // The host picks per step: AuxK (TopK) costs a [B, kAux] gather of decoder rows and matters only once some latent
+  // is dead, as in SAELens, which skips it when no latent is dead.
+  const buildStep = (withDead: boolean, state?: Parameters) =>
+    TrainStep.create({
+      name: `train_sae_${cfg.architecture}${withDead ? '' : '_nodead'}`,
+      params,
+      inputs,
+      loss: (p, x) => {
+        const archParams: Record<string, Tensor> = {};
+        for (const s of specs) archParams[s.name] = p[s.name];
+        const deadMask = op.mask(op.greater(p[TOKENS_SINCE_FIRED], deadAfter), 'float32');
+        const r = arch.loss(archParams, x.x, x.target ?? x.x, cfg, { sparsityCoefficient: x.coeff, deadMask: withDead ? deadMask : undefined });
+        firing = r.firing;
+        return { loss: r.loss, metrics: { ...r.metrics, dead_fraction: op.reduceMean(deadMask, 0) } };
+      },
+      optimizer,
+      trainable,
+      clipNorm: opts.clipNorm ?? null,
+      decay: (n, dims) => n !== TOKENS_SINCE_FIRED && dims.length >= 2,
+      gradTransform: arch.gradTransform?.(cfg),
+      postUpdate: {
+        ...arch.postUpdate?.(cfg),
+        [TOKENS_SINCE_FIRED]: (t) => op.where(op.greater(firing!, 0), 0, op.minimum(op.add(t, B), IDLE_CAP)),
+      },
+      session: opts.session,
+      state,
+    });
+  const ts = await buildStep(true);
+  const tsLive = await buildStep(false, ts.state);
+  const anyDead = () => {
+    const idle = params.get(TOKENS_SINCE_FIRED).data;
+    for (let i = 0; i < idle.length; i++) if (idle[i] > deadAfter) return true;
+    return false;
+  };
   ts.stepCount = step;
   if (resumed) {
     for (const n of ts.state.names) {
@@ -321,6 +339,8 @@ export async function trainSae(cfgIn: SaeConfigInput, source: BatchSource, opts:
 
   const t0 = performance.now();
   const tokens0 = tokens;
+  let xBuf: Float32Array | undefined;
+  let tBuf: Float32Array | undefined;
   let last: StepResult | undefined;
   try {
     while (step < stopAt) {
@@ -330,9 +350,14 @@ export async function trainSae(cfgIn: SaeConfigInput, source: BatchSource, opts:
       step++;
       const lrNow = learningRate(step, { lr, steps, warmupSteps: opts.warmupSteps, decayFraction: opts.decayFraction });
       const coeff = sparsityCoefficientAt(step, coefficient, sparsityWarm);
-      const feeds: Record<string, NDArray> = { x: new NDArray(scaled(r.x, sIn), [B, cfg.dIn]), coeff: NDArray.scalar(coeff) };
-      if (transcoder) feeds.target = new NDArray(scaled(r.target ?? r.x, sOut), [B, cfg.dOut]);
-      last = await ts.step(feeds, lrNow);
+      xBuf = scaled(r.x, sIn, xBuf);
+      const feeds: Record<string, NDArray> = { x: new NDArray(xBuf, [B, cfg.dIn]), coeff: NDArray.scalar(coeff) };
+      if (transcoder) feeds.target = new NDArray((tBuf = scaled(r.target ?? r.x, sOut, tBuf)), [B, cfg.dOut]);
+      const dead = anyDead();
+      const active = dead ? ts : tsLive;
+      active.stepCount = step - 1;
+      last = await active.step(feeds, lrNow);
+      ts.stepCount = tsLive.stepCount = step;
       tokens += B;
       if (arch.afterStep) {
         const rec: Record<string, Float32Array> = {};
@@ -351,6 +376,7 @@ export async function trainSae(cfgIn: SaeConfigInput, source: BatchSource, opts:
     }
   } finally {
     ts.release();
+    tsLive.release();
   }
   return { sae: snapshot(), step, tokens, inputScale: sIn, outputScale: sOut, last };
 }

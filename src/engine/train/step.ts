@@ -28,6 +28,8 @@ export interface TrainStepSpec {
   /** Rewrite a parameter after the update (e.g. renormalise decoder rows). */
   postUpdate?: Record<string, (p: Tensor) => Tensor>;
   session?: SessionOptions;
+  /** Share optimizer state with another step built over the same parameters (e.g. variants of one loss). */
+  state?: Parameters;
 }
 
 export interface StepResult {
@@ -55,13 +57,14 @@ export class TrainStep {
     const x: Record<string, Tensor> = {};
     for (const [n, s] of Object.entries(spec.inputs)) x[n] = g.input(n, s.dtype, s.shape);
     const scalars = { lr: g.input('lr', 'float32', []), lrT: g.input('lrT', 'float32', []), epsT: g.input('epsT', 'float32', []) };
-    const state = new Parameters();
+    const state = spec.state ?? new Parameters();
     const sn = stateNames(spec.optimizer);
     const st: Record<string, Record<string, Tensor>> = {};
     for (const n of trainable) {
       st[n] = {};
       for (const k of sn) {
-        state.add(`${k}.${n}`, params.dims(n));
+        if (!spec.state) state.add(`${k}.${n}`, params.dims(n));
+        else if (!state.has(`${k}.${n}`)) throw new ProbityError('TRAIN_STATE', `shared optimizer state has no ${k}.${n}`);
         st[n][k] = g.input(`${k}.${n}`, 'float32', params.dims(n));
       }
     }
