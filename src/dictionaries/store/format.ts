@@ -12,6 +12,7 @@
 // every shard, so after a crash it names only whole shards.
 import { createHash } from 'node:crypto';
 import { fmix32, uniform } from '../../util/random.js';
+import { f16Table, f32ToF16Bits } from '../../models/loaders/common.js';
 import { ProbityError, show } from '../../errors.js';
 import type { Model } from '../../models/model.js';
 import type { TransformerSpec } from '../../models/spec.js';
@@ -169,63 +170,15 @@ export function stableJson(v: unknown): string {
 // ---------------------------------------------------------------------------------------------------------------------
 // float16
 
-let halfTable: Float32Array | undefined;
-function f16Table(): Float32Array {
-  if (halfTable) return halfTable;
-  const t = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const sign = h & 0x8000 ? -1 : 1;
-    const exp = (h >> 10) & 0x1f;
-    const mant = h & 0x3ff;
-    if (exp === 0) t[h] = sign * mant * 2 ** -24;
-    else if (exp === 31) t[h] = mant ? NaN : sign * Infinity;
-    else t[h] = sign * (1 + mant / 1024) * 2 ** (exp - 15);
-  }
-  return (halfTable = t);
-}
-
 /** Half-float bits -> float32, into `out` at `at`. */
 export function f16Into(bits: Uint16Array, out: Float32Array, at = 0): void {
   const t = f16Table();
   for (let i = 0; i < bits.length; i++) out[at + i] = t[bits[i]];
 }
 
-const cvF32 = new Float32Array(1);
-const cvU32 = new Uint32Array(cvF32.buffer);
-
 /** float32 -> IEEE half bits, round to nearest even (as numpy / PyTorch); overflow goes to infinity. */
 export function f32ToF16(src: Float32Array, srcAt: number, n: number, out: Uint16Array, outAt: number): void {
-  for (let i = 0; i < n; i++) {
-    cvF32[0] = src[srcAt + i];
-    const x = cvU32[0];
-    const sign = (x >>> 16) & 0x8000;
-    const exp = (x >>> 23) & 0xff;
-    let mant = x & 0x7fffff;
-    let r: number;
-    if (exp === 0xff) r = sign | 0x7c00 | (mant ? 0x200 : 0);
-    else {
-      const e = exp - 112; // exp - 127 + 15
-      if (e >= 0x1f) r = sign | 0x7c00;
-      else if (e <= 0) {
-        if (e < -10) r = sign;
-        else {
-          mant |= 0x800000;
-          const shift = 14 - e;
-          let half = mant >>> shift;
-          const rem = mant & ((1 << shift) - 1);
-          const mid = 1 << (shift - 1);
-          if (rem > mid || (rem === mid && half & 1)) half++;
-          r = sign | half;
-        }
-      } else {
-        let half = (e << 10) | (mant >>> 13);
-        const rem = mant & 0x1fff;
-        if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
-        r = sign | half;
-      }
-    }
-    out[outAt + i] = r;
-  }
+  for (let i = 0; i < n; i++) out[outAt + i] = f32ToF16Bits(src[srcAt + i]);
 }
 
 // ---------------------------------------------------------------------------------------------------------------------

@@ -73,7 +73,7 @@ export function swapBytes(bytes: Uint8Array, size: number): void {
 let halfTable: Float32Array | undefined;
 
 // A 65536-entry table (256 KiB, built once) makes F16 conversion a single load per element.
-function f16Table(): Float32Array {
+export function f16Table(): Float32Array {
   if (halfTable) return halfTable;
   const t = new Float32Array(65536);
   for (let h = 0; h < 65536; h++) {
