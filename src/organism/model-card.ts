@@ -24,7 +24,7 @@ export async function writeModelCard(runDir: string, modelDir: string, evalFile:
   const rows: { x: number; y: number; series: string }[] = [];
   for (let i = 0; i < log.length; i += 5) {
     const w = log.slice(Math.max(0, i - 24), i + 1);
-    rows.push({ x: log[i].step, y: w.reduce((a, r) => a + r.loss, 0) / w.length, series: 'train (25-step mean)' });
+    rows.push({ x: log[i].step, y: w.reduce((a, r) => a + r.loss, 0) / w.length, series: 'train (smoothed)' });
   }
   for (const r of log) if (r.val) for (const [g, v] of Object.entries(r.val)) if (g !== 'all' && v !== undefined) rows.push({ x: r.step, y: v, series: `val ${g}` });
   fs.writeFileSync(path.join(modelDir, 'loss.svg'), await renderSvg(lineChart(rows, { x: 'step', y: 'next-token loss (nats)', title: 'organism training', logY: true })));
