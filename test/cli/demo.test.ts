@@ -1,0 +1,24 @@
+// The README's main command, on a small setting: it must run end to end on the shipped organism and SAE and write
+// its JSON with the labeller's verdicts, the hidden-behaviour rates and the SAE-versus-baselines table.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+test('probity demo runs on the shipped organism and writes demo.json', { timeout: 240_000 }, () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'probity-demo-'));
+  const r = spawnSync(process.execPath, [path.resolve('bin/probity.js'), 'demo', '--samples', '1', '--tokens', '1024', '--out', out], { encoding: 'utf8', timeout: 230_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /tone: (happy|sad|angry|scared|none)/);
+  assert.match(r.stdout, /pca_top\d+/);
+  const j = JSON.parse(fs.readFileSync(path.join(out, 'demo.json'), 'utf8'));
+  assert.equal(j.shown.length, 3);
+  for (const k of ['trigger', 'nontrigger', 'probe']) assert.ok(j.hidden_behaviour[k] >= 0 && j.hidden_behaviour[k] <= 1, k);
+  const m = j.sae.metrics;
+  for (const k of ['fve', 'l0', 'ce_loss_score', 'kl_score']) assert.ok(Number.isFinite(m[k]), k);
+  assert.ok(m.l0 <= 32.0001, `the shipped SAE is TopK with k = 32, got L0 ${m.l0}`);
+  assert.deepEqual(Object.keys(j.sae.baselines).length, 3);
+  fs.rmSync(out, { recursive: true, force: true });
+});
