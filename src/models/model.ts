@@ -3,14 +3,14 @@
 // are reused through the engine's cache whenever the structure repeats.
 import { ProbityError, show } from '../errors.js';
 import { NDArray } from '../engine/ndarray.js';
-import { compile, type SessionOptions } from '../engine/session/session.js';
+import { compile, type CompiledGraph, type SessionOptions } from '../engine/session/session.js';
 import type { Tokenizer } from './tokenizers/types.js';
 import type { TransformerSpec } from './spec.js';
 import { BuildContext, type BuildOptions, type WeightStore } from './common/context.js';
 import { buildLlama } from './llama/build.js';
 import { buildGpt2 } from './gpt2/build.js';
 import { checkHookName, hookNames } from './hooks/names.js';
-import type { Intervention, InterventionMap } from './hooks/interventions.js';
+import type { FeedValue, Intervention, InterventionMap } from './hooks/interventions.js';
 
 /** Keys and values of all layers for the positions seen so far, plus which of them are padding. */
 export interface KVCache {
@@ -168,19 +168,38 @@ export class Model {
     return { k: Array.from({ length: nLayers }, empty), v: Array.from({ length: nLayers }, empty), mask: new Uint8Array(0), batch: B, length: 0 };
   }
 
-  private async runGraph(bo: BuildOptions, inp: ReturnType<Model['prepare']>, past: KVCache, cutValues: Record<string, NDArray>) {
-    const ctx = new BuildContext(this.spec, this.weights, bo);
-    (this.spec.arch === 'llama' ? buildLlama : buildGpt2)(ctx);
-    const sess = await compile(ctx.g, this.session);
-    const feeds: Record<string, NDArray> = { tokens: inp.tokens, positions: inp.positions, key_mask: inp.keyMask };
-    for (const t of ctx.g.inputs) {
-      if (t.name.startsWith('w.')) feeds[t.name] = this.weights.get(t.name.slice(2));
-      else if (t.name.startsWith('past.')) {
-        const [, l, kv] = t.name.split('.');
-        feeds[t.name] = (kv === 'k' ? past.k : past.v)[Number(l)];
-      } else if (t.name.startsWith('cut.')) feeds[t.name] = cutValues[t.name.slice(4)];
+  /** Compiled graphs without interventions, by structure: generation asks for the same one at every token. */
+  private plain = new Map<string, Promise<{ sess: CompiledGraph; inputs: string[] }>>();
+
+  private async graphFor(bo: BuildOptions): Promise<{ sess: CompiledGraph; inputs: string[]; feeds: Map<string, FeedValue> }> {
+    const plain = Object.values(bo.interventions).every((l) => l.length === 0);
+    const key = JSON.stringify([bo.withPast, bo.logits, [...bo.cache], [...bo.cutInputs], bo.stopAt ?? null, this.session]);
+    const build = async () => {
+      const ctx = new BuildContext(this.spec, this.weights, bo);
+      (this.spec.arch === 'llama' ? buildLlama : buildGpt2)(ctx);
+      return { sess: await compile(ctx.g, this.session), inputs: ctx.g.inputs.map((t) => t.name), feeds: ctx.feeds };
+    };
+    if (!plain) return build();
+    let hit = this.plain.get(key);
+    if (!hit) {
+      hit = build();
+      this.plain.set(key, hit);
+      hit.catch(() => this.plain.delete(key));
     }
-    for (const [name, v] of ctx.feeds) feeds[name] = typeof v === 'function' ? v({ T: inp.T, past: inp.P }) : v;
+    return { ...(await hit), feeds: new Map() };
+  }
+
+  private async runGraph(bo: BuildOptions, inp: ReturnType<Model['prepare']>, past: KVCache, cutValues: Record<string, NDArray>) {
+    const { sess, inputs, feeds: ivFeeds } = await this.graphFor(bo);
+    const feeds: Record<string, NDArray> = { tokens: inp.tokens, positions: inp.positions, key_mask: inp.keyMask };
+    for (const name of inputs) {
+      if (name.startsWith('w.')) feeds[name] = this.weights.get(name.slice(2));
+      else if (name.startsWith('past.')) {
+        const [, l, kv] = name.split('.');
+        feeds[name] = (kv === 'k' ? past.k : past.v)[Number(l)];
+      } else if (name.startsWith('cut.')) feeds[name] = cutValues[name.slice(4)];
+    }
+    for (const [name, v] of ivFeeds) feeds[name] = typeof v === 'function' ? v({ T: inp.T, past: inp.P }) : v;
     // Logits are the largest output ([B, T, V]); let ORT write them into our buffer instead of copying them out.
     const into: Record<string, NDArray> = {};
     if (bo.logits !== 'none') {
