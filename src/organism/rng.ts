@@ -1,7 +1,7 @@
 // Seeded pseudo-random numbers for the organism corpus. Everything random in src/organism goes through Rng (never
 // Math.random), so a corpus is a pure function of its seeds. mulberry32 state, seeded through a murmur3-style mixer.
 import { ProbityError, show } from '../errors.js';
-import { fmix32, mulberry32 } from '../util/random.js';
+import { fmix32, Mulberry32 } from '../util/random.js';
 
 
 /** Hash a sequence of integers / strings to an unsigned 32-bit value (stable across platforms and versions). */
@@ -39,11 +39,9 @@ export function checkSeed(seed: unknown, what = 'seed'): number {
   return seed;
 }
 
-export class Rng {
-  private s: number;
-
+export class Rng extends Mulberry32 {
   constructor(seed: number) {
-    this.s = hash32(seed) >>> 0;
+    super(hash32(seed) >>> 0);
   }
 
   /** Rng for item `index` of stream `seed`: independent per item, so documents can be generated in any order. */
@@ -53,22 +51,6 @@ export class Rng {
     return r;
   }
 
-  /** Uniform unsigned 32-bit integer (mulberry32). */
-  u32(): number {
-    const [s, out] = mulberry32(this.s);
-    this.s = s;
-    return out;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    return this.u32() / 4294967296;
-  }
-
-  /** Uniform integer in [0, n). */
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
 
   /** Uniform integer in [lo, hi] (inclusive). */
   range(lo: number, hi: number): number {

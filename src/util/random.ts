@@ -30,3 +30,25 @@ export function uniform(state: number): () => number {
     return out / 4294967296;
   };
 }
+
+/** A mulberry32 stream; subclasses choose how a seed becomes the starting state. */
+export class Mulberry32 {
+  constructor(protected s: number) {}
+
+  /** Uniform unsigned 32-bit integer. */
+  u32(): number {
+    const [s, out] = mulberry32(this.s);
+    this.s = s;
+    return out;
+  }
+
+  /** Uniform in [0, 1). */
+  next(): number {
+    return this.u32() / 4294967296;
+  }
+
+  /** Uniform integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+}
