@@ -5,18 +5,10 @@ import { grad } from '../../src/engine/grad/backward.js';
 import { compile } from '../../src/engine/session/session.js';
 import { NDArray } from '../../src/engine/ndarray.js';
 import { mul, reduceSum, cast } from '../../src/engine/ops/index.js';
+import { uniform } from '../../src/util/random.js';
 
 /** Deterministic PRNG for tests (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = (seed: number): (() => number) => uniform(seed);
 
 export interface InputSpec {
   shape: number[];

@@ -13,6 +13,7 @@ import { byteToUnicode } from '../../src/models/tokenizers/bpe.js';
 import { loadModel } from '../../src/models/load.js';
 import type { Model } from '../../src/models/model.js';
 import { gpt2Reference, llamaReference, maxAbsDiff, type Gpt2RefConfig, type LlamaRefConfig, type RefHook, type RefResult, type RefWeights } from './reference.js';
+import { uniform } from '../../src/util/random.js';
 
 export const VOCAB = 300;
 export const N_CTX = 32;
@@ -25,16 +26,7 @@ export function tempDir(prefix: string): string {
 }
 
 /** mulberry32 */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = (seed: number): (() => number) => uniform(seed);
 
 /** Standard normal samples (Box-Muller). */
 export function gaussian(rand: () => number): () => number {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after } from 'node:test';
 import { ProbityError } from '../../../src/errors.js';
+import { uniform } from '../../../src/util/random.js';
 
 /** A fresh temp directory for this test file, removed when the file's tests finish. */
 export function tempDir(prefix: string): string {
@@ -18,16 +19,7 @@ export function tempDir(prefix: string): string {
 export const STORIES_GGUF = fileURLToPath(new URL('../../../../../shared/models/stories260K/stories260K.gguf', import.meta.url));
 
 /** mulberry32: small, fast and deterministic. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = (seed: number): (() => number) => uniform(seed);
 
 /** Asserts fn throws a ProbityError with `code` whose message contains every string in `mentions`. */
 export function throwsCode(fn: () => unknown, code: string, mentions: string[] = []): ProbityError {

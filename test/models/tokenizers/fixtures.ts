@@ -8,6 +8,7 @@ import { ProbityError } from '../../../src/errors.js';
 import { byteToUnicode } from '../../../src/models/tokenizers/bpe.js';
 import type { SpmVocab } from '../../../src/models/tokenizers/sentencepiece.js';
 import { TokenType } from '../../../src/models/tokenizers/types.js';
+import { uniform } from '../../../src/util/random.js';
 
 /** Test data beside the project (see ../shared/models/stories260K/README.md); tests run from the project root. */
 export const STORIES_DIR = join(process.cwd(), '..', 'shared', 'models', 'stories260K');
@@ -92,16 +93,7 @@ export function tempDir(prefix: string): string {
 }
 
 /** mulberry32: a small deterministic PRNG for random test strings. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = (seed: number): (() => number) => uniform(seed);
 
 /** Random strings over a mix of ASCII, whitespace, accented letters, CJK and an emoji (surrogate pair). */
 export function randomStrings(seed: number, count: number, maxLen = 24): string[] {
