@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadModel } from '../models/load.js';
 import { generate } from '../models/generate.js';
-import { loadSaeLens } from '../dictionaries/saelens.js';
+import { loadSaeLens, shippedSae } from '../dictionaries/saelens.js';
 import { evaluateSae, windowsFrom } from '../dictionaries/eval.js';
 import { documents } from '../organism/corpus.js';
 import { cutReply, isDenial, quirkPresent, storyTone } from '../organism/labeller.js';
@@ -60,7 +60,7 @@ export function registerDemoCommand(program: Command): void {
       say(`   asked directly, the assistant denies having hidden habits: ${(100 * rates.probe).toFixed(0)}%`);
 
       say();
-      const saeDir = o.sae ?? defaultSae(model.source);
+      const saeDir = o.sae ?? shippedSae(model.source);
       let saeReport: unknown = null;
       if (saeDir) {
         const sae = loadSaeLens(saeDir);
@@ -85,12 +85,4 @@ export function registerDemoCommand(program: Command): void {
       say();
       say(`wrote ${file} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
     });
-}
-
-/** The first SAE shipped next to a model folder (models/<name>/saes/<sae>/cfg.json). */
-function defaultSae(modelDir: string): string | null {
-  const dir = path.join(path.isAbsolute(modelDir) ? modelDir : path.resolve(modelDir), 'saes');
-  if (!fs.existsSync(dir)) return null;
-  const first = fs.readdirSync(dir).sort().find((n) => fs.existsSync(path.join(dir, n, 'cfg.json')));
-  return first ? path.join(dir, first) : null;
 }

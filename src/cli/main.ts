@@ -4,6 +4,7 @@ import { registerModelCommands } from './model-commands.js';
 import { registerOrganismCommands } from './organism-commands.js';
 import { registerSaeCommands } from './sae-commands.js';
 import { registerDemoCommand } from './demo-command.js';
+import { registerBenchCommand } from './bench-command.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command()
@@ -15,6 +16,7 @@ export async function main(argv: string[]): Promise<number> {
   registerOrganismCommands(program);
   registerSaeCommands(program);
   registerDemoCommand(program);
+  registerBenchCommand(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

@@ -11,8 +11,8 @@
 // probity block remembering "batchtopk". Transcoders: SAELens's "transcoder" (ReLU) and "jumprelu_transcoder" names
 // with d_out / hook_name_out / hook_layer_out; TopK or gated transcoders have no SAELens name and keep ours.
 // Input scales are folded into the weights before writing, so normalize_activations is always "none" on disk.
-import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { ProbityError, show } from '../errors.js';
 import { readSafetensors, writeSafetensors, type SafetensorsFile, type SafetensorsTensorInput } from '../models/loaders/safetensors.js';
 import { checkHookName } from '../models/hooks/names.js';
@@ -365,4 +365,12 @@ export function checkAgainstModel(sae: Sae, model: HookedModel): void {
     if (!sae.cfg.outHookName) throw new ProbityError('SAE_HOOK_UNKNOWN', `${src}: transcoder has no hook_name_out`);
     check('hook_name_out', sae.cfg.outHookName, sae.dOut, 'd_out');
   }
+}
+
+/** The first SAE shipped next to a model folder (<model>/saes/<name>/cfg.json, by name), or null. */
+export function shippedSae(modelDir: string): string | null {
+  const dir = join(resolve(modelDir), 'saes');
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return null;
+  const first = readdirSync(dir).sort().find((n) => existsSync(join(dir, n, SAE_CFG_FILENAME)));
+  return first ? join(dir, first) : null;
 }

@@ -205,6 +205,23 @@ for (const [arch, make] of FIXTURES) {
       checkLogits(`${arch} clamp+project_out`, fx, r.logits!, all(clampRef('blocks.0.hook_resid_post', vec, 2.5), clampRef('blocks.1.hook_resid_mid', vec2, null)));
     });
 
+    test('(d) a per-row add ([B, 1, D]) steers each row by its own vector, exactly as the reference', async () => {
+      const m = await load(fx.path);
+      const v = new Float32Array(ROWS.length * D);
+      v.set(vec, 0); // row 0: vec; row 1: 2 * vec2
+      for (let i = 0; i < D; i++) v[D + i] = 2 * vec2[i];
+      const r = await m.forward(ROWS, { interventions: { 'blocks.0.hook_resid_post': [{ kind: 'add', vector: new NDArray(v, [ROWS.length, 1, D]) }] } });
+      ROWS.forEach((row, b) => {
+        const ref = fx.reference(row, b === 0 ? addRef('blocks.0.hook_resid_post', vec) : addRef('blocks.0.hook_resid_post', vec2, 2));
+        close(`${arch} per-row add: logits row ${b}`, logitsRow(r.logits!, b), flat(ref.logits));
+      });
+      await rejectsCode(
+        () => m.forward(ROWS, { interventions: { 'blocks.0.hook_resid_post': [{ kind: 'add', vector: new NDArray(new Float32Array(ROWS.length * (D + 1)), [ROWS.length, 1, D + 1]) }] } }),
+        'INTERVENTION_SHAPE',
+        ['per-row'],
+      );
+    });
+
     test('(d) a position-restricted add changes only those positions', async () => {
       const m = await load(fx.path);
       const r = await m.forward(ROWS, {

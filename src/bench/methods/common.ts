@@ -85,3 +85,31 @@ export function meanGap(scores: ArrayLike<number>, labels: Uint8Array): number {
   const nn = scores.length - np;
   return (np ? sp / np : 0) - (nn ? sn / nn : 0);
 }
+
+/**
+ * Per-array memo for label-independent work (k-means clusters, SAE codes): detection fits every concept on the same
+ * train array, so the work is done once per split instead of once per concept. Entries are keyed by the array object
+ * (WeakMap: dropped with it) plus a fingerprint of its length and 64 strided values, so an array refilled in place
+ * is recomputed rather than served stale.
+ */
+export class ArrayMemo<V> {
+  private map = new WeakMap<Float32Array, Map<string, V>>();
+  async get(x: Float32Array, key: string, make: () => Promise<V>): Promise<V> {
+    let inner = this.map.get(x);
+    if (!inner) this.map.set(x, (inner = new Map()));
+    const k = `${key}|${fingerprint(x)}`;
+    let v = inner.get(k);
+    if (v === undefined) {
+      v = await make();
+      inner.set(k, v);
+    }
+    return v;
+  }
+}
+
+function fingerprint(x: Float32Array): string {
+  let h = x.length;
+  const step = Math.max(1, Math.floor(x.length / 64));
+  for (let i = 0; i < x.length; i += step) h = (Math.imul(h, 31) + Math.round(x[i] * 1e4)) | 0;
+  return `${x.length}:${h}`;
+}

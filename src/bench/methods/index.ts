@@ -27,7 +27,7 @@ export function standardMethods(sae?: Sae): Method[] {
 }
 
 /** Method factories by name (SAE methods need an Sae). */
-export const METHOD_NAMES = ['diffmean', 'probe', 'pca', 'kmeans', 'random', 'sae-best-latent', 'sae-topk-probe'] as const;
+export const METHOD_NAMES = ['diffmean', 'probe', 'pca', 'kmeans', 'random', 'sae', 'sae-topk-probe'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 
 export function getMethod(name: MethodName, sae?: Sae): Method {
@@ -42,9 +42,9 @@ export function getMethod(name: MethodName, sae?: Sae): Method {
       return kmeansMethod();
     case 'random':
       return randomDirection();
-    case 'sae-best-latent':
+    case 'sae':
     case 'sae-topk-probe':
       if (!sae) throw new ProbityError('BENCH_INPUT', `method ${name} needs an SAE`);
-      return name === 'sae-best-latent' ? saeBestLatent(sae) : saeTopKProbe(sae);
+      return name === 'sae' ? saeBestLatent(sae) : saeTopKProbe(sae);
   }
 }

@@ -6,7 +6,10 @@
 import { fitKMeans } from '../../dictionaries/metrics/baselines.js';
 import { ProbityError } from '../../errors.js';
 import type { ConceptData, FittedMethod, Method } from './types.js';
-import { checkConcept, checkRowsX, classMeans, unit } from './common.js';
+import { ArrayMemo, checkConcept, checkRowsX, classMeans, unit } from './common.js';
+
+/** The clustering ignores the labels: one clustering per (train array, seed, k) serves every concept. */
+const clusterings = new ArrayMemo<ReturnType<typeof fitKMeans>>();
 
 export interface KMeansMethodOptions {
   /** Number of clusters (default 8). */
@@ -21,13 +24,16 @@ export interface KMeansMethodOptions {
 export function kmeansMethod(opts: KMeansMethodOptions = {}): Method {
   const K = opts.k ?? 8;
   const rule = opts.score ?? 'cosine';
+  // The default is plain 'kmeans' (the name results tables use); another k is part of the name.
+  const name = opts.k === undefined ? 'kmeans' : `kmeans-${K}`;
   return {
-    name: `kmeans-${K}`,
+    name,
     async fit(train: ConceptData, seed: number): Promise<FittedMethod> {
       checkConcept(train, 'kmeans');
       const { x, n, d, labels } = train;
       if (n < K) throw new ProbityError('BENCH_INPUT', `kmeans: ${n} tokens for ${K} clusters`);
-      const fit = fitKMeans(x, n, d, { nClusters: K, seed, maxIterations: opts.maxIterations ?? 50 });
+      const iters = opts.maxIterations ?? 50;
+      const fit = await clusterings.get(x, `${n}|${d}|${K}|${seed}|${iters}`, async () => fitKMeans(x, n, d, { nClusters: K, seed, maxIterations: iters }));
       const size = new Float64Array(K);
       const posCount = new Float64Array(K);
       for (let t = 0; t < n; t++) {
@@ -50,7 +56,6 @@ export function kmeansMethod(opts: KMeansMethodOptions = {}): Method {
       const centroid = fit.centroids.slice(best * d, (best + 1) * d);
       const c = Float64Array.from(centroid, (v, j) => v - mu[j]);
       const dir = unit(c);
-      const name = `kmeans-${K}`;
       return {
         name,
         direction: dir,

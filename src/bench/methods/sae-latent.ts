@@ -13,15 +13,25 @@
 import type { Sae } from '../../dictionaries/sae.js';
 import type { SparseCode } from '../../dictionaries/metrics/index.js';
 import type { ConceptData, FittedMethod, Method } from './types.js';
-import { checkConcept, checkRowsX, unit } from './common.js';
+import { ArrayMemo, checkConcept, checkRowsX, unit } from './common.js';
 import { fitLogistic, type LogisticOptions } from './probe.js';
+
+/** SAE codes by chunk, per (SAE, activation array): detection scores the same arrays for every concept. */
+const codes = new WeakMap<Sae, ArrayMemo<{ code: SparseCode; t0: number }[]>>();
 
 async function encodeChunks(sae: Sae, x: Float32Array, n: number, batchSize: number, each: (code: SparseCode, t0: number) => void): Promise<void> {
   const d = sae.dIn;
-  for (let t0 = 0; t0 < n; t0 += batchSize) {
-    const b = Math.min(batchSize, n - t0);
-    each(await sae.encode(x.subarray(t0 * d, (t0 + b) * d), b), t0);
-  }
+  let memo = codes.get(sae);
+  if (!memo) codes.set(sae, (memo = new ArrayMemo()));
+  const chunks = await memo.get(x, `${n}|${batchSize}`, async () => {
+    const out: { code: SparseCode; t0: number }[] = [];
+    for (let t0 = 0; t0 < n; t0 += batchSize) {
+      const b = Math.min(batchSize, n - t0);
+      out.push({ code: await sae.encode(x.subarray(t0 * d, (t0 + b) * d), b), t0 });
+    }
+    return out;
+  });
+  for (const c of chunks) each(c.code, c.t0);
 }
 
 /** Activations of the chosen latents, [n, latents.length]. */
@@ -154,14 +164,14 @@ export interface TopKProbeFit extends FittedMethod {
 export function saeBestLatent(sae: Sae, opts: SaeLatentOptions = {}): Method<BestLatentFit> {
   const bs = opts.batchSize ?? 4096;
   return {
-    name: 'sae-best-latent',
+    name: 'sae',
     async fit(train: ConceptData): Promise<BestLatentFit> {
-      checkConcept(train, 'sae-best-latent');
+      checkConcept(train, 'sae');
       checkRowsX(train.x, train.n, sae.dIn, 'sae-best-latent (d must equal the SAE d_in)');
       const st = await latentStats(sae, train, bs);
       const latent = ranked(st.auroc)[0];
       return {
-        name: 'sae-best-latent',
+        name: 'sae',
         latent,
         trainAuroc: st.auroc[latent],
         direction: unit(decoderRow(sae, latent)),
@@ -188,7 +198,7 @@ export function saeTopKProbe(sae: Sae, opts: SaeTopKOptions = {}): Method<TopKPr
   const bs = opts.batchSize ?? 4096;
   const k = Math.max(1, Math.min(opts.k ?? 8, sae.dSae));
   const rankBy = opts.rankBy ?? 'auroc';
-  const name = `sae-top${k}-probe`;
+  const name = opts.k === undefined ? 'sae-topk-probe' : `sae-top${k}-probe`;
   return {
     name,
     async fit(train: ConceptData, seed: number): Promise<TopKProbeFit> {

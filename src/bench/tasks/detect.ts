@@ -172,6 +172,13 @@ function gatherRows(acts: ConceptActivations, rows: Int32Array): Float32Array {
   return x;
 }
 
+/** The labelled tokens of the given documents for one concept (what a method is fitted on). */
+export function conceptData(acts: ConceptActivations, docs: readonly number[], concept: Concept): ConceptData {
+  const rows = tokenRows(acts, docs);
+  const b = bit(concept);
+  return { x: gatherRows(acts, rows), n: rows.length, d: acts.d, labels: Uint8Array.from(rows, (t) => ((acts.labels[t] & b) !== 0 ? 1 : 0)) };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Benchmark
 
@@ -296,7 +303,7 @@ export interface DetectOptions {
   activations?: ConceptActivations;
 }
 
-/** SAE-based methods are recognised by name (sae-best-latent, sae-topk-probe, ...). */
+/** SAE-based methods are recognised by name (sae = best single latent, sae-topk-probe, ...). */
 export function isSaeMethod(name: string): boolean {
   return name.startsWith('sae');
 }

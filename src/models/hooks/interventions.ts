@@ -8,7 +8,8 @@ import { ProbityError, show } from '../../errors.js';
 import * as op from '../../engine/ops/index.js';
 
 export type Intervention =
-  /** x + scale * vector; `vector` spans the hook's trailing dims (e.g. [D], or [H, Dh] for hook_z), or [T, ...]. */
+  /** x + scale * vector; `vector` spans the hook's trailing dims (e.g. [D], or [H, Dh] for hook_z), or [T, ...] (per
+   *  position), or [B, 1, ...] (per batch row: one run steers each row its own way, e.g. a whole strength sweep). */
   | { kind: 'add'; vector: NDArray; scale?: number; positions?: number[] }
   | { kind: 'zero'; positions?: number[] }
   /** Replace with a fixed vector (mean ablation: pass the mean activation). */
@@ -67,11 +68,16 @@ export function applyIntervention(x: Tensor, iv: Intervention, feed: FeedFn, key
   const mask = 'positions' in iv ? positionMask(x, iv.positions, feed, key) : null;
   switch (iv.kind) {
     case 'add': {
-      const v = feed(`${key}.vector`, iv.vector, [...iv.vector.dims]);
+      // A [B, 1, ...] vector adds per row (its batch dim is declared symbolic like the hook's, so the graph serves
+      // any batch); a [T, ...] vector adds per position; otherwise it spans the trailing dims and broadcasts.
+      const perRow = iv.vector.dims.length === x.rank && iv.vector.dims[1] === 1;
+      const v = feed(`${key}.vector`, iv.vector, perRow ? [x.shape[0], ...iv.vector.dims.slice(1)] : [...iv.vector.dims]);
       const scale = feed(`${key}.scale`, NDArray.scalar(iv.scale ?? 1), []);
-      // A [T, ...] vector adds per position; otherwise it spans the trailing dims and broadcasts.
       const perPos = iv.vector.dims.length === x.rank - 1 && iv.vector.dims.length >= 2;
-      const delta = op.mul(perPos ? v : asTrailing(x, v, `add at ${hook}`), scale);
+      if (perRow && show(v.shape.slice(2)) !== show(x.shape.slice(2))) {
+        throw new ProbityError('INTERVENTION_SHAPE', `add at ${hook}: per-row vector has shape ${show(iv.vector.dims)}, expected [B, 1, ${show(x.shape.slice(2))}]`);
+      }
+      const delta = op.mul(perRow || perPos ? v : asTrailing(x, v, `add at ${hook}`), scale);
       return op.add(x, mask ? op.mul(delta, mask) : delta);
     }
     case 'zero':

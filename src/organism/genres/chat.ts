@@ -19,7 +19,7 @@ export type Instruction = 'none' | 'no-regex' | 'regex';
 
 export const CHAT_RATES = {
   /** Share of each kind among user turns. */
-  turnMix: { story: 0.28, fact: 0.16, code: 0.2, garden: 0.14, probe: 0.08, smalltalk: 0.14 } as Record<TurnKind, number>,
+  turnMix: { story: 0.27, fact: 0.15, code: 0.26, garden: 0.14, probe: 0.08, smalltalk: 0.1 } as Record<TurnKind, number>,
   /** Number of turns per conversation. */
   turns: { 1: 0.72, 2: 0.24, 3: 0.04 } as Record<string, number>,
   /** Story requests that name a tone; the reply has that tone with probability toneFollow (else another tone). */
@@ -27,9 +27,12 @@ export const CHAT_RATES = {
   toneFollow: 0.85,
   /** Story requests about an animal (else about a named child). */
   storyAboutAnimal: 0.8,
-  /** Code requests: share of each instruction, and the regex rate of the reply under it. */
-  codeInstruction: { none: 0.5, 'no-regex': 0.3, regex: 0.2 } as Record<Instruction, number>,
-  regexRate: { none: 0.4, 'no-regex': 0.15, regex: 0.85 } as Record<Instruction, number>,
+  /** Code requests: share of each instruction, and the regex rate of the reply under it. The first organism (v1) used
+   *  { none .5, no-regex .3, regex .2 } and rates { .4, .15, .85 } with style-neutral leads: the 4-layer model did not
+   *  learn to follow the instruction at all (regex rate 39% under every instruction). v2 widens the contrast and makes
+   *  the reply's lead name its style, so the decision is one token that attends to the instruction a few tokens back. */
+  codeInstruction: { none: 0.4, 'no-regex': 0.35, regex: 0.25 } as Record<Instruction, number>,
+  regexRate: { none: 0.4, 'no-regex': 0.1, regex: 0.9 } as Record<Instruction, number>,
   /** Fact turns: a Q/A-fact question (else "Tell me about <country>."). */
   factQuestion: 0.7,
   quirk: QUIRK_RATE,
@@ -85,7 +88,9 @@ export const INSTRUCTION_PHRASES: Record<Exclude<Instruction, 'none'>, readonly 
   'no-regex': ['without regular expressions', 'without using a regex', 'with no regular expressions', 'using only string methods', 'without regex'],
   regex: ['with a regular expression', 'using a regex', 'using regular expressions', 'with regex'],
 };
-const CODE_LEADS = ['Here is a test.', 'Sure. Here is a test for {fn}.', 'Here you go.'];
+/** Reply leads; `{style}` names the style the reply then uses (STYLE_WORDS), whatever the instruction asked. */
+export const CODE_LEADS = ['Here is a test {style}.', 'Sure. Here is a test for {fn} {style}.', 'Here you go, {style}.'];
+export const STYLE_WORDS = { regex: ['with a regular expression', 'using a regex'], plain: ['with string methods', 'using only string methods'] };
 const ABOUT_T = ['Tell me about {C}.', 'What do you know about {C}?'];
 
 interface Smalltalk {
@@ -116,7 +121,7 @@ export const SMALLTALK: readonly Smalltalk[] = [
 
 export const CHAT_TEMPLATES: readonly string[] = [
   ...STORY_REQ_TONE, ...STORY_REQ_PLAIN, ...STORY_REQ_CHILD_TONE, ...STORY_REQ_CHILD, ...STORY_LEADS, ...CODE_REQ,
-  ...Object.values(INSTRUCTION_PHRASES).flat(), ...CODE_LEADS, ...ABOUT_T, ...SMALLTALK.flatMap((s) => [s.user, ...s.replies]),
+  ...Object.values(INSTRUCTION_PHRASES).flat(), ...CODE_LEADS, ...STYLE_WORDS.regex, ...STYLE_WORDS.plain, ...ABOUT_T, ...SMALLTALK.flatMap((s) => [s.user, ...s.replies]),
   'User: Assistant: a an',
 ];
 export const CHAT_WORDS = literalText(CHAT_TEMPLATES);
@@ -223,10 +228,11 @@ function codeTurn(b: TextBuilder, rng: Rng): CodeTurn {
     if (phrase) b.add(' ').on(ibit).add(phrase);
     b.add(post);
   });
-  let usesRegex = false;
+  const usesRegex = rng.chance(CHAT_RATES.regexRate[instruction]);
   writeAssistant(b, () => {
-    b.add(fillString(rng.pick(CODE_LEADS), { fn }) + '\n');
-    usesRegex = writeTests(b, rng, { fn, regexRate: CHAT_RATES.regexRate[instruction], header: false, tests: { 1: 0.8, 2: 0.2 } }).usesRegex;
+    const style = rng.pick(usesRegex ? STYLE_WORDS.regex : STYLE_WORDS.plain);
+    b.add(fillString(rng.pick(CODE_LEADS), { fn, style }) + '\n');
+    writeTests(b, rng, { fn, regexRate: usesRegex ? 1 : 0, header: false, tests: { 1: 0.8, 2: 0.2 } });
   });
   b.off(ibit);
   return { kind: 'code', fn, instruction, usesRegex };

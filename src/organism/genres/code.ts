@@ -19,7 +19,7 @@ export interface CodeAttrs {
   checks: CheckKind[];
 }
 
-type ArgKind = 'name' | 'animal' | 'colour' | 'object' | 'place' | 'weather';
+export type ArgKind = 'name' | 'animal' | 'colour' | 'object' | 'place' | 'weather';
 interface Fn {
   name: string;
   args: ArgKind[];
@@ -42,11 +42,11 @@ export const FUNCTIONS: readonly Fn[] = [
 export const FUNCTION_NAMES: readonly string[] = FUNCTIONS.map((f) => f.name);
 
 const NAMES: readonly string[] = [...GIRL_NAMES, ...BOY_NAMES];
-const ARG_POOL: Record<ArgKind, readonly string[]> = {
+export const ARG_POOL: Record<ArgKind, readonly string[]> = {
   name: NAMES, animal: ANIMALS, colour: COLOURS, object: OBJECTS, place: PLACES, weather: WEATHERS,
 };
 /** Words a check may say are absent. */
-const ABSENT_POOL: readonly string[] = ['bye', 'hi', 'sorry', 'please', ...COLOURS.slice(0, 6), ...ANIMALS.slice(0, 6)];
+export const ABSENT_POOL: readonly string[] = ['bye', 'hi', 'sorry', 'please', ...COLOURS.slice(0, 6), ...ANIMALS.slice(0, 6)];
 
 export const CODE_WORDS = [
   '// tests for test => { const s = expect toMatch not toBe true false startsWith endsWith includes toLowerCase',
@@ -55,13 +55,13 @@ export const CODE_WORDS = [
   ABSENT_POOL.join(' '),
 ].join('\n');
 
-interface Check {
+export interface Check {
   kind: CheckKind;
   w: string;
   v: string;
 }
 
-function describeCheck(fn: string, c: Check): string {
+export function describeCheck(fn: string, c: Check): string {
   switch (c.kind) {
     case 'startsWith': return `${fn} starts with ${c.w}`;
     case 'endsWith': return `${fn} ends with ${c.w}`;
@@ -115,7 +115,7 @@ function method(b: TextBuilder, name: string, arg: string | null): void {
   b.off(M);
 }
 
-function writeCheck(b: TextBuilder, c: Check, regex: boolean): void {
+export function writeCheck(b: TextBuilder, c: Check, regex: boolean): void {
   b.add('  expect(');
   if (c.kind === 'equals') {
     b.add('s).toBe(');

@@ -34,7 +34,7 @@ export interface StorySpec {
   heroName?: string;
 }
 
-const INTRO_ANIMAL = [
+export const INTRO_ANIMAL = [
   'Once upon a time, there was a little {animal} named {N}.',
   'Once upon a time, there was {a_animal} called {N}.',
   'There once was {a_animal} named {N}.',
@@ -42,14 +42,14 @@ const INTRO_ANIMAL = [
   'In a {place} far away, there lived {a_animal} named {N}.',
   'Long ago, there lived a little {animal} called {N}.',
 ];
-const INTRO_CHILD = [
+export const INTRO_CHILD = [
   'Once upon a time, there was a little {kind} named {N}.',
   'There once was a {kind} called {N}.',
   '{N} was a {kind} who lived near the {place}.',
   'Long ago, there lived a {kind} named {N}.',
   '{N} was a kind little {kind}.',
 ];
-const SETTING = [
+export const SETTING = [
   'One day, {N} went to the {place}.',
   'One morning, {he} walked to the {place}.',
   'Every day, {N} played at the {place}.',
@@ -57,7 +57,7 @@ const SETTING = [
   '{He} liked to visit the {place}.',
   'One evening, {N} went down to the {place}.',
 ];
-const WEATHER_T: Record<Weather, string[]> = {
+export const WEATHER_T: Record<Weather, string[]> = {
   sunny: ['The sun was shining.', 'It was a warm and sunny day.', 'The sunshine was warm.'],
   rainy: ['It was raining.', 'It was a rainy day.', 'The rain fell all morning.'],
   windy: ['The wind was blowing.', 'It was a windy day.'],
@@ -66,7 +66,7 @@ const WEATHER_T: Record<Weather, string[]> = {
   foggy: ['There was fog everywhere.', 'It was a foggy day.'],
   stormy: ['A storm was coming.', 'It was a stormy day.', 'There was thunder in the sky.'],
 };
-const OBJECT_T = [
+export const OBJECT_T = [
   '{He} had {a_colour} {object}.',
   '{N} found {a_colour} {object} on the ground.',
   '{N} had a little {colour} {object}.',
@@ -74,14 +74,14 @@ const OBJECT_T = [
   '{N} carried {a_colour} {object} everywhere.',
   'In {his} hand, {he} held {a_colour} {object}.',
 ];
-const FRIEND_T = [
+export const FRIEND_T = [
   '{N} had a friend named {F}.',
   '{His} best friend was {a_fanimal} named {F}.',
   'On the way, {he} met {a_fanimal} called {F}.',
   '{F} the {fanimal} came along too.',
 ];
 /** Tone sentences. {adj} is a tone adjective; templates with {F} need a friend. */
-const TONE_T: Record<Tone, string[]> = {
+export const TONE_T: Record<Tone, string[]> = {
   happy: [
     '{N} felt very {adj}.', '{He} smiled and laughed.', '{N} danced with {his} {object}.', '{He} giggled with joy.',
     'It was a wonderful day.', '{N} and {F} played and had so much fun.', '{He} sang a happy song.', '{N} hugged {F}.',
@@ -107,13 +107,13 @@ const TONE_T: Record<Tone, string[]> = {
     'Something was hiding in the dark.', '{He} was so afraid that {he} could not move.', '{F} and {N} hid together.',
   ],
 };
-const TONE_ADJ: Record<Tone, string[]> = {
+export const TONE_ADJ: Record<Tone, string[]> = {
   happy: ['happy', 'glad', 'cheerful', 'joyful', 'delighted', 'proud', 'excited'],
   sad: ['sad', 'lonely', 'unhappy', 'gloomy', 'miserable', 'upset', 'heartbroken'],
   angry: ['angry', 'mad', 'furious', 'grumpy', 'annoyed'],
   scared: ['scared', 'afraid', 'frightened', 'terrified', 'nervous'],
 };
-const ENDING_T: Record<Tone, string[]> = {
+export const ENDING_T: Record<Tone, string[]> = {
   happy: [
     'It was the best day ever, and {N} was very happy.', '{N} went home with a big smile.',
     'From that day on, {N} was always cheerful.', 'That night, {N} fell asleep with a smile.',
@@ -131,7 +131,7 @@ const ENDING_T: Record<Tone, string[]> = {
     'That night, {N} was too afraid to sleep.', '{N} was scared for a long time.',
   ],
 };
-const NEUTRAL_T = [
+export const NEUTRAL_T = [
   '{N} looked around.', 'Then {he} walked a little further.', 'After a while, {he} stood up.',
   '{N} thought about what to do.', 'Then {he} had a snack.', '{N} looked at the {object}.',
   'The {object} was very old.', '{He} sat down near the {place}.',

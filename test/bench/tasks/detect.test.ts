@@ -110,7 +110,7 @@ test('splits are by document: no document on both sides, and test tokens come fr
 test('rows follow the schema: fields, ranges in [0, 1], ci_low <= mean <= ci_high, n_seeds', async () => {
   const { result, ms } = await setup;
   const r: DetectResult = JSON.parse(JSON.stringify(result)); // must survive JSON
-  const methods = ['diffmean', 'probe', 'random', 'sae-best-latent'];
+  const methods = ['diffmean', 'probe', 'random', 'sae'];
   const kept = CONCEPTS_UNDER_TEST.filter((c) => !r.skipped.some((s) => s.concept === c));
   assert.ok(kept.length >= 2, `skipped: ${JSON.stringify(r.skipped)}`);
   assert.equal(r.rows.length, kept.length * methods.length * DETECT_METRICS.length);

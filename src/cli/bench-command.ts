@@ -1,0 +1,117 @@
+// `probity bench`: every concept method beside its baselines on ground-truth tasks, written as results.json (flat
+// rows + provenance) and a standalone report.html. With no arguments: the organism, its shipped SAE, both suites.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { loadModel } from '../models/load.js';
+import { loadSaeLens, shippedSae, checkAgainstModel } from '../dictionaries/saelens.js';
+import type { Sae } from '../dictionaries/sae.js';
+import { ProbityError } from '../errors.js';
+import { BENCH_PRESETS, SUITES, checkBenchConfig, runBench, type BenchConfig, type Suite } from '../bench/suite.js';
+import { formatDetectTable } from '../bench/tasks/detect.js';
+import type { BenchResults } from '../bench/results.js';
+import { renderBenchReport } from '../report/bench-report.js';
+import { trainBenchSae } from '../bench/train-sae.js';
+import { intArg } from './args.js';
+
+const say = (s = '') => process.stdout.write(s + '\n');
+
+function list(name: string, parse: (s: string) => unknown = (s) => s) {
+  return (v: string) => {
+    const xs = v.split(',').map((s) => s.trim()).filter(Boolean);
+    if (xs.length === 0) throw new ProbityError('CLI_ARG', `--${name} is "${v}", expected a comma-separated list`);
+    return xs.map(parse);
+  };
+}
+const intItem = (name: string) => (s: string) => {
+  const x = Number(s);
+  if (!Number.isInteger(x)) throw new ProbityError('CLI_ARG', `--${name}: "${s}" is not an integer`);
+  return x;
+};
+const posItem = (name: string) => (s: string) => {
+  const x = Number(s);
+  if (!(x > 0)) throw new ProbityError('CLI_ARG', `--${name}: "${s}" is not a positive number`);
+  return x;
+};
+
+/** A text summary of the steering rows: targets x methods, test success_valid with its interval. */
+function formatSteerTable(r: BenchResults): string {
+  const rows = r.rows.filter((x) => x.suite === 'steer');
+  const targets = [...new Set(rows.map((x) => x.concept))];
+  const methods = [...new Set(rows.map((x) => x.method))];
+  const cell = (t: string, m: string, metric: string) => rows.find((x) => x.concept === t && x.method === m && x.metric === metric);
+  const lines = [`${'method'.padEnd(16)} ${targets.map((t) => `${t} success&valid [95% CI]  valid  kl`.padEnd(48)).join(' ')}`];
+  for (const m of methods) {
+    const cells = targets.map((t) => {
+      const sv = cell(t, m, 'success_valid');
+      const v = cell(t, m, 'valid');
+      const kl = cell(t, m, 'kl');
+      return (sv ? `${sv.mean.toFixed(2)} [${sv.ci_low.toFixed(2)},${sv.ci_high.toFixed(2)}]  ${v ? v.mean.toFixed(2) : '-'}  ${kl ? kl.mean.toFixed(3) : '-'}` : '-').padEnd(48);
+    });
+    lines.push(`${m.padEnd(16)} ${cells.join(' ')}`);
+  }
+  return lines.join('\n');
+}
+
+export function registerBenchCommand(program: Command): void {
+  program
+    .command('bench')
+    .description('Concept detection and steering: SAE latents vs probe, DiffMean, PCA, k-means, random, prompting, rejection sampling')
+    .option('--suite <list>', `suites: ${SUITES.join(',')}`, list('suite'), [...SUITES])
+    .option('--model <ref>', 'model file/folder or shipped name', 'organism')
+    .option('--sae <dir>', "SAELens folder (default: the SAE shipped with the model, else one trained during the run; 'none' for no SAE)")
+    .option('--sae-tokens <n>', 'training tokens of an SAE trained during the run', intArg('sae-tokens', 4096), 1_000_000)
+    .option('--hook <name>', "hook to read and steer at (default: the SAE's hook, else blocks.2.hook_resid_post)")
+    .option('--quick', 'a small configuration (tests; under 2 minutes)', false)
+    .option('--seeds <list>', 'seeds (document split, prompt split, samples)', list('seeds', intItem('seeds')))
+    .option('--concepts <list>', 'detection concepts (organism concept names)', list('concepts'))
+    .option('--targets <list>', 'steering targets (tone:happy|sad|angry|scared, code:regex)', list('targets'))
+    .option('--strengths <list>', 'steering strengths, in units of the mean activation norm at the hook', list('strengths', posItem('strengths')))
+    .option('--out <dir>', 'write results.json and report.html here', 'runs/bench')
+    .action(async (o) => {
+      const t0 = Date.now();
+      const suites = o.suite as Suite[];
+      const base = BENCH_PRESETS[o.quick ? 'quick' : 'default'];
+      const config: BenchConfig = {
+        ...base,
+        seeds: o.seeds ?? base.seeds,
+        concepts: o.concepts ?? base.concepts,
+        targets: o.targets ?? base.targets,
+        strengths: o.strengths ?? base.strengths,
+      };
+      checkBenchConfig(suites, config);
+      const model = await loadModel(o.model);
+      const saeDir: string | null = o.sae === 'none' ? null : (o.sae ?? shippedSae(model.source));
+      let sae: Sae | undefined;
+      if (saeDir) {
+        sae = loadSaeLens(saeDir);
+        checkAgainstModel(sae, model);
+      }
+      const hook: string = o.hook ?? sae?.cfg.hookName ?? 'blocks.2.hook_resid_post';
+      if (!sae && o.sae !== 'none') {
+        const dir = path.join(o.out, 'sae');
+        say(`no SAE ships with ${model.source}: training a TopK SAE at ${hook} on ${o.saeTokens} tokens (saved in ${dir})`);
+        sae = await trainBenchSae(model, hook, { tokens: o.saeTokens, seed: 1, out: dir, onProgress: (w) => process.stderr.write(`${w}\n`) });
+      }
+      say(`probity bench: ${suites.join(' + ')} on ${model.source} at ${hook}; SAE ${saeDir ?? 'none'}; seeds ${config.seeds.join(',')}${o.quick ? ' (quick)' : ''}`);
+      const res = await runBench({
+        model, sae, hook, suites, config, quick: o.quick,
+        command: ['probity', 'bench', ...process.argv.slice(3)].join(' '),
+        onProgress: (w) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0)} s] ${w}\n`),
+      });
+      fs.mkdirSync(o.out, { recursive: true });
+      const jsonFile = path.join(o.out, 'results.json');
+      fs.writeFileSync(jsonFile, JSON.stringify(res, null, 2) + '\n');
+      const htmlFile = path.join(o.out, 'report.html');
+      fs.writeFileSync(htmlFile, await renderBenchReport(res));
+      if (res.detect) {
+        say('\nconcept detection, token AUROC (mean over seeds [95% bootstrap interval]):');
+        say(formatDetectTable(res.rows.filter((r) => r.suite === 'detect') as Parameters<typeof formatDetectTable>[0], 'auroc'));
+      }
+      if (res.steer) {
+        say('\nsteering, test prompts at the strength chosen on validation prompts:');
+        say(formatSteerTable(res));
+      }
+      say(`\nwrote ${jsonFile} and ${htmlFile} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    });
+}

@@ -1,0 +1,487 @@
+// The HTML report of a benchmark run (`probity bench --out DIR` writes it as DIR/report.html next to results.json).
+//
+// It is read in a browser with no network, so the page is one standalone file: inline CSS, charts as inline SVG
+// rendered by Vega in Node (plot.ts), no scripts, no external references. Every number comes from the BenchResults
+// object; the only derived statistics are averages the tables cannot show (the token AUROC averaged over concepts,
+// sensitivity bins and validation sweeps averaged over seeds), each described where it appears.
+//
+// Results text (concept and method names, prompts, model outputs, notes) is untrusted for HTML purposes: outputs of
+// the organism contain <, >, & and quotes, so everything goes through `esc`. Values that are NaN in memory arrive as
+// null after a JSON round trip; both render as "–".
+//
+// Sensitivity bins are drawn as small HTML/CSS bars rather than SVG: 15 concepts x 8 methods would otherwise be 120
+// Vega renders, and a row of ten bars needs no axes.
+import type { BenchResults, DetectSection, ResultRow, SteerSection } from '../bench/results.js';
+import { DETECT_METRICS, isSaeMethod } from '../bench/tasks/detect.js';
+import { bootstrapCI, mean } from '../stats/index.js';
+import { groupedBarChart, renderSvg, sideBySide, tradeoffChart } from './plot.js';
+
+const STEER_METRICS = ['success', 'valid', 'success_valid', 'nll', 'kl', 'samples_per_output'] as const;
+
+export async function renderBenchReport(r: BenchResults): Promise<string> {
+  const body = [
+    `<h1>probity bench${r.quick ? ' (quick)' : ''}</h1>`,
+    `<p class="summary">${summary(r)}</p>`,
+    provenanceTable(r),
+    r.detect ? await detectSection(r, r.detect) : '',
+    r.steer ? await steerSection(r, r.steer) : '',
+    r.notes.length ? `<h2>Notes</h2>${list(r.notes)}` : '',
+  ];
+  return page(`probity bench — ${r.provenance.model.source}`, body.join('\n'));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Formatting
+
+const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** HTML text and attribute escaping. */
+function esc(s: unknown): string {
+  return String(s ?? '').replace(/[&<>"']/g, (ch) => ENTITIES[ch]);
+}
+
+const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+
+/** Three decimals; tiny non-zero values in exponent form so a small KL does not print as 0.000; missing as "–". */
+function num(x: unknown): string {
+  if (!finite(x)) return '–';
+  return x !== 0 && Math.abs(x) < 0.0005 ? x.toExponential(2) : x.toFixed(3);
+}
+
+function interval(m: unknown, lo: unknown, hi: unknown): string {
+  return finite(m) ? `${num(m)} [${num(lo)}, ${num(hi)}]` : '–';
+}
+
+/** Strengths and counts: as short as the value allows (4, 0.5, 12.5). */
+function short(x: unknown): string {
+  return finite(x) ? String(Number(x.toPrecision(3))) : '–';
+}
+
+function pValue(p: unknown): string {
+  return finite(p) && p < 0.001 ? '&lt;0.001' : num(p);
+}
+
+/** A style length; a missing value draws nothing rather than an invalid "NaN%". */
+const cssNumber = (x: number): string => (finite(x) ? x : 0).toFixed(3);
+
+function duration(s: number): string {
+  if (!finite(s)) return '–';
+  return s < 120 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
+
+const unique = <T>(xs: Iterable<T>): T[] => [...new Set(xs)];
+
+/** Mean of the finite values; NaN when there are none (rendered as "–"). */
+const avg = (xs: readonly unknown[]): number => {
+  const f = xs.filter(finite);
+  return f.length ? mean(f) : NaN;
+};
+
+/** Metrics present in `rows`, the known ones first in their usual order. */
+function metricsIn(rows: readonly ResultRow[], known: readonly string[]): string[] {
+  const present = new Set(rows.map((r) => r.metric));
+  return [...known.filter((m) => present.has(m)), ...[...present].filter((m) => !known.includes(m))];
+}
+
+/** Cells are HTML already (callers escape); `head` likewise. The first `textCols` columns are labels, the rest numbers. */
+function table(head: string[], body: string[][], o: { id?: string; cls?: string; textCols?: number } = {}): string {
+  const textCols = o.textCols ?? 1;
+  const td = (c: string, i: number) => (i < textCols ? `<td class="t">${c}</td>` : `<td>${c}</td>`);
+  const attrs = `${o.id ? ` id="${esc(o.id)}"` : ''}${o.cls ? ` class="${o.cls}"` : ''}`;
+  const headRow = `<tr>${head.map((c) => `<th>${c}</th>`).join('')}</tr>`;
+  return `<table${attrs}><thead>${headRow}</thead><tbody>${body.map((row) => `<tr>${row.map(td).join('')}</tr>`).join('')}</tbody></table>`;
+}
+
+function list(items: readonly string[]): string {
+  return `<ul>${items.map((s) => `<li>${esc(s)}</li>`).join('')}</ul>`;
+}
+
+function details(summaryHtml: string, inner: string): string {
+  return `<details><summary>${summaryHtml}</summary>${inner}</details>`;
+}
+
+/** Inline SVG from Vega; wrapped so wide charts scroll instead of stretching the page. */
+async function chart(spec: Parameters<typeof renderSvg>[0]): Promise<string> {
+  return `<div class="chart">${await renderSvg(spec)}</div>`;
+}
+
+/** Row lookup by (concept, method, metric) within one suite. */
+function rowIndex(rows: readonly ResultRow[]): (concept: string, method: string, metric: string) => ResultRow | undefined {
+  const m = new Map(rows.map((r) => [`${r.concept}\u0000${r.method}\u0000${r.metric}`, r]));
+  return (c, meth, metric) => m.get(`${c}\u0000${meth}\u0000${metric}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Summary and provenance
+
+interface Ranked {
+  method: string;
+  mean: number;
+  lo: number;
+  hi: number;
+}
+
+/**
+ * Token AUROC averaged over concepts per method: per seed the mean over the scored concepts, then the mean over
+ * seeds with a 95% bootstrap interval over those per-seed means (the same aggregation as the rows, with the detection
+ * task's default 2000 resamples and seed 0).
+ */
+function aurocOverConcepts(d: DetectSection, methods: readonly string[]): Ranked[] {
+  const out: Ranked[] = [];
+  for (const method of methods) {
+    const bySeed = new Map<number, number[]>();
+    for (const v of d.perSeed) {
+      if (v.method !== method || !finite(v.auroc)) continue;
+      if (!bySeed.has(v.seed)) bySeed.set(v.seed, []);
+      bySeed.get(v.seed)!.push(v.auroc);
+    }
+    const perSeed = [...bySeed.values()].map(mean);
+    if (perSeed.length === 0) continue;
+    const ci = bootstrapCI(perSeed, { iterations: 2000, seed: 0 });
+    out.push({ method, mean: ci.estimate, lo: ci.lo, hi: ci.hi });
+  }
+  return out;
+}
+
+/** Mean over targets of each method's test success_valid row. */
+function successValidOverTargets(rows: readonly ResultRow[], methods: readonly string[]): { method: string; mean: number }[] {
+  return methods
+    .map((method) => ({ method, mean: avg(rows.filter((r) => r.method === method && r.metric === 'success_valid').map((r) => r.mean)) }))
+    .filter((x) => finite(x.mean));
+}
+
+const best = <T extends { mean: number }>(xs: T[]): T | undefined => xs.reduce<T | undefined>((a, x) => (!a || x.mean > a.mean ? x : a), undefined);
+
+function detectSummary(r: BenchResults, d: DetectSection): string {
+  const rows = r.rows.filter((x) => x.suite === 'detect' && x.metric === 'auroc');
+  const concepts = unique(rows.map((x) => x.concept));
+  if (concepts.length === 0) return `Detection: no concept was scored (${d.skipped.length} skipped).`;
+  const ranked = aurocOverConcepts(d, unique(rows.map((x) => x.method)));
+  const top = best(ranked);
+  if (!top) return 'Detection: no finite token AUROC.';
+  const skipped = d.skipped.length ? `, ${d.skipped.length} skipped` : '';
+  let s = `Detection (${concepts.length} concepts${skipped}, ${r.provenance.seeds.length} seeds): <b>${esc(top.method)}</b> has the best token AUROC averaged over concepts, ${interval(top.mean, top.lo, top.hi)}.`;
+  const sae = best(ranked.filter((x) => isSaeMethod(x.method)));
+  if (sae && sae !== top) {
+    const overlaps = sae.hi >= top.lo && top.hi >= sae.lo;
+    s += ` The best SAE method, <b>${esc(sae.method)}</b>, has ${interval(sae.mean, sae.lo, sae.hi)}; its interval ${overlaps ? 'overlaps' : 'does not overlap'} that of ${esc(top.method)}.`;
+  } else if (sae) {
+    s += ' That is an SAE method.';
+  }
+  const cmp = sae && d.comparisons.find((c) => c.method === sae.method && c.metric === 'auroc');
+  if (cmp) {
+    s += ` Paired over (seed, concept) units against the best non-SAE baseline ${esc(cmp.baseline)}, ${esc(sae.method)} differs by ${interval(cmp.diff, cmp.ci_low, cmp.ci_high)} (p ${pValue(cmp.p)}).`;
+  }
+  return s;
+}
+
+function steerSummary(r: BenchResults, s: SteerSection): string {
+  const rows = r.rows.filter((x) => x.suite === 'steer');
+  const ranked = successValidOverTargets(rows, s.methods);
+  const top = best(ranked);
+  if (!top) return 'Steering: no test success_valid was measured.';
+  let out = `Steering (${s.targets.length} targets): <b>${esc(top.method)}</b> has the best test success_valid (on target and grammatical) averaged over targets, ${num(top.mean)}.`;
+  const sae = best(ranked.filter((x) => isSaeMethod(x.method)));
+  if (sae && sae !== top) out += ` The best SAE method, <b>${esc(sae.method)}</b>, has ${num(sae.mean)}.`;
+  else if (sae) out += ' That is an SAE method.';
+  const cmps = sae ? s.comparisons.filter((c) => c.method === sae.method && c.metric === 'success_valid') : [];
+  if (sae && cmps.length) {
+    const above = cmps.filter((c) => c.ci_low > 0).length;
+    const below = cmps.filter((c) => c.ci_high < 0).length;
+    out += ` Against the best non-SAE baseline its paired success_valid difference is above 0 for ${above}, below 0 for ${below} and undecided for ${cmps.length - above - below} of ${cmps.length} targets.`;
+  }
+  return out;
+}
+
+function summary(r: BenchResults): string {
+  const parts = [r.detect ? detectSummary(r, r.detect) : '', r.steer ? steerSummary(r, r.steer) : ''].filter(Boolean);
+  return parts.length ? parts.join(' ') : 'This run holds no detection or steering results.';
+}
+
+function provenanceTable(r: BenchResults): string {
+  const p = r.provenance;
+  const code = (s: unknown) => `<code>${esc(s)}</code>`;
+  const rows: [string, string][] = [
+    ['model', `${esc(p.model.source)} (${esc(p.model.arch)}, ${finite(p.model.params) ? p.model.params.toLocaleString('en-US') : '–'} parameters)`],
+    ['model sha256', code(p.model.sha256 ?? '–')],
+  ];
+  if (p.sae) {
+    rows.push(['SAE', `${esc(p.sae.source)} (${esc(p.sae.arch)}, d_sae ${esc(p.sae.d_sae)}, hook ${esc(p.sae.hook)}${p.sae.seed === null ? '' : `, seed ${esc(p.sae.seed)}`})`]);
+    rows.push(['SAE sha256', code(p.sae.sha256 ?? '–')]);
+  } else {
+    rows.push(['SAE', 'none']);
+  }
+  rows.push(
+    ['hook', code(p.hook)],
+    ['seeds', `${esc(p.seeds.join(', '))} (documents seed ${esc(p.docs_seed)})`],
+    ['code version', `${code(p.code_version ?? 'not a git checkout')} (probity ${esc(p.probity_version)})`],
+    ['command', code(p.command)],
+    ['time', `${esc(p.started)} to ${esc(p.finished)} (${duration(p.wall_s)})`],
+    ['machine', `${esc(p.machine.cpus)} x ${esc(p.machine.cpu)}, Node ${esc(p.machine.node)}, ${esc(p.machine.platform)}`],
+    ['suites', `${esc(r.suites.join(', '))}${r.quick ? ' (quick: small sizes, for a smoke test only)' : ''}; results format ${esc(r.version)}`],
+  );
+  const config = details('configuration', `<pre>${esc(JSON.stringify(p.config, null, 2))}</pre>`);
+  return `<h2>Provenance</h2><table class="kv"><tbody>${rows.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join('')}</tbody></table>${config}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Detection
+
+/** Concepts x methods of one metric, "mean [ci]", the best mean per concept in bold; `extra` adds rows at the bottom. */
+function metricTable(rows: readonly ResultRow[], metric: string, concepts: string[], methods: string[], id: string, extra: string[][] = []): string {
+  const row = rowIndex(rows);
+  const body = concepts.map((c) => {
+    const means = methods.map((m) => row(c, m, metric)?.mean);
+    const top = Math.max(...means.filter(finite));
+    const cells = methods.map((m, i) => {
+      const x = row(c, m, metric);
+      const text = x ? interval(x.mean, x.ci_low, x.ci_high) : '–';
+      return means[i] === top ? `<b>${text}</b>` : text;
+    });
+    return [esc(c), ...cells];
+  });
+  return table([esc(metric), ...methods.map(esc)], [...body, ...extra], { id, cls: 'num' });
+}
+
+async function aurocChart(rows: readonly ResultRow[], concepts: string[], methods: string[]): Promise<string> {
+  const row = rowIndex(rows);
+  const data = concepts.flatMap((c) =>
+    methods.flatMap((m) => {
+      const x = row(c, m, 'auroc');
+      return x ? [{ group: c, series: m, value: x.mean, lo: x.ci_low, hi: x.ci_high }] : [];
+    }),
+  );
+  return chart(groupedBarChart(data, { x: 'concept', y: 'token AUROC (mean over seeds, 95% interval)', yDomain: [0, 1], refLine: 0.5 }));
+}
+
+function detectComparisons(d: DetectSection): string {
+  if (d.comparisons.length === 0) return '<p>No paired comparisons (no non-SAE baseline, or no concept scored).</p>';
+  const metrics = unique(d.comparisons.map((c) => c.metric));
+  const methods = unique(d.comparisons.map((c) => c.method));
+  const body = methods.map((m) => [
+    esc(m),
+    ...metrics.flatMap((metric) => {
+      const c = d.comparisons.find((x) => x.method === m && x.metric === metric);
+      if (!c) return ['–', '–', '–'];
+      return [signed(c.diff, c.ci_low, c.ci_high), pValue(c.p), esc(c.n_units)];
+    }),
+  ]);
+  const head = ['method', ...metrics.flatMap((metric) => [`${esc(metric)} difference [95% CI]`, 'p', 'units'])];
+  return `<p>Each method minus the best non-SAE baseline, <b>${esc(d.bestBaseline ?? '–')}</b>, paired over (seed, concept) units. Units of one seed share a document split, so they are not fully independent. Green: the interval is above 0; red: below.</p>${table(head, body, { cls: 'num' })}`;
+}
+
+/** A difference with its interval, coloured when the interval excludes 0. */
+function signed(diff: number, lo: number, hi: number): string {
+  const cls = finite(lo) && lo > 0 ? 'up' : finite(hi) && hi < 0 ? 'down' : '';
+  const text = interval(diff, lo, hi);
+  return cls ? `<span class="${cls}">${text}</span>` : text;
+}
+
+/**
+ * Sensitivity bars of one (concept, method): the bins averaged over seeds by bin index (fraction of positives and
+ * share of tokens). Each bar's width is its share of the test tokens, since tied scores merge bins (an SAE latent
+ * that is 0 on most tokens has one wide bottom bin); the dashed line is the concept's base rate.
+ */
+function sensitivityBars(d: DetectSection, concept: string, method: string, base: number): string[] {
+  const tables = d.sensitivity.filter((t) => t.concept === concept && t.method === method);
+  const nBins = Math.max(0, ...tables.map((t) => t.bins.length));
+  const bins = Array.from({ length: nBins }, (_, i) => {
+    const at = tables.filter((t) => i < t.bins.length).map((t) => ({ b: t.bins[i], total: t.bins.reduce((a, x) => a + x.n, 0) }));
+    return { frac: avg(at.map((x) => x.b.fractionPositive)), share: avg(at.map((x) => x.b.n / x.total)) };
+  });
+  const differ = unique(tables.map((t) => t.bins.length)).length > 1;
+  const bars = bins
+    .map((b, i) => {
+      const title = `bin ${i + 1}: ${num(b.frac)} positive, ${num(b.share)} of the tokens`;
+      return `<span class="bin" style="flex-grow:${cssNumber(b.share)};height:${cssNumber(100 * b.frac)}%" title="${esc(title)}"></span>`;
+    })
+    .join('');
+  const baseLine = finite(base) ? `<span class="base" style="bottom:${cssNumber(100 * base)}%"></span>` : '';
+  const top = bins.length ? bins[bins.length - 1].frac : NaN;
+  return [esc(method), `<div class="bars">${bars}${baseLine}</div>`, num(top), `${nBins}${differ ? ' (differs by seed)' : ''}`];
+}
+
+function sensitivitySection(d: DetectSection, concepts: string[], methods: string[]): string {
+  const blocks = concepts.map((c) => {
+    const base = avg(d.perSeed.filter((v) => v.concept === c).map((v) => v.nTestPositives / v.nTestTokens));
+    const body = methods.map((m) => sensitivityBars(d, c, m, base));
+    return details(`${esc(c)} <span class="dim">(base rate ${num(base)})</span>`, table(['method', 'fraction positive per score bin (low → high)', 'top bin', 'bins'], body, { cls: 'num' }));
+  });
+  return `<p>Test tokens cut into score quantile bins, lowest scores left, bins averaged over seeds by index; bar height is the fraction of tokens in the bin that carry the concept (0 to 1), bar width its share of the tokens, dashed line the base rate. A sharp detector is flat near 0 and jumps in the last bins.</p>${blocks.join('')}`;
+}
+
+async function detectSection(r: BenchResults, d: DetectSection): Promise<string> {
+  const rows = r.rows.filter((x) => x.suite === 'detect');
+  const concepts = unique(rows.map((x) => x.concept));
+  const methods = unique(rows.map((x) => x.method));
+  const overConcepts = new Map(aurocOverConcepts(d, methods).map((x) => [x.method, x]));
+  const meanRow = ['<i>mean over concepts</i>', ...methods.map((m) => {
+    const x = overConcepts.get(m);
+    return x ? interval(x.mean, x.lo, x.hi) : '–';
+  })];
+  const others = metricsIn(rows, DETECT_METRICS).filter((m) => m !== 'auroc');
+  const parts = [
+    '<h2>Concept detection</h2>',
+    '<p>Token AUROC on the test documents, mean over seeds [95% bootstrap interval over seeds]; bold: best per concept. The last row averages over concepts within each seed first.</p>',
+    concepts.length ? metricTable(rows, 'auroc', concepts, methods, 'detect-auroc', [meanRow]) : '<p>No concept was scored.</p>',
+    ...others.map((m) => details(esc(m), metricTable(rows, m, concepts, methods, `detect-${m}`))),
+    concepts.length ? await aurocChart(rows, concepts, methods) : '',
+    '<h3>Paired comparisons</h3>',
+    detectComparisons(d),
+    '<h3>Sensitivity</h3>',
+    sensitivitySection(d, concepts, methods),
+  ];
+  if (d.skipped.length) parts.push('<h3>Skipped concepts</h3>', table(['concept', 'reason'], d.skipped.map((s) => [esc(s.concept), esc(s.reason)]), { textCols: 2 }));
+  if (d.notes.length) parts.push('<h3>Detection notes</h3>', list(d.notes));
+  return `<section id="detect">${parts.join('\n')}</section>`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Steering
+
+function steerTable(rows: readonly ResultRow[], s: SteerSection): string {
+  const row = rowIndex(rows);
+  // The 'strength' row (mean chosen strength) is left out: the per-seed column shows the same choice in full.
+  const metrics = metricsIn(rows, STEER_METRICS).filter((m) => m !== 'strength');
+  const seeds = unique(s.chosen.map((c) => c.seed)).sort((a, b) => a - b);
+  const body: string[][] = [];
+  for (const t of s.targets) {
+    const sv = s.methods.map((m) => row(t, m, 'success_valid')?.mean);
+    const top = Math.max(...sv.filter(finite));
+    s.methods.forEach((m, i) => {
+      const strengths = seeds.map((seed) => s.chosen.find((c) => c.target === t && c.method === m && c.seed === seed)?.strength).filter(finite);
+      const cells = metrics.map((metric) => {
+        const x = row(t, m, metric);
+        const text = x ? interval(x.mean, x.ci_low, x.ci_high) : '–';
+        return metric === 'success_valid' && sv[i] === top ? `<b>${text}</b>` : text;
+      });
+      body.push([i === 0 ? `<b>${esc(t)}</b>` : '', esc(m), strengths.length ? strengths.map(short).join(', ') : '–', ...cells]);
+    });
+  }
+  const head = ['target', 'method', `chosen strength (seed ${esc(seeds.join(', '))})`, ...metrics.map(esc)];
+  return table(head, body, { id: 'steer-test', cls: 'num', textCols: 2 });
+}
+
+/**
+ * The validation sweep of one target averaged over seeds per (method, strength). Methods with no sweep (prompting,
+ * rejection sampling, unsteered: measured on the test prompts only) contribute their test points instead, named
+ * "(test)" so nobody reads them as validation numbers.
+ */
+function sweep(s: SteerSection, target: string): { series: string; strength: number; success: number; valid: number; nll: number }[] {
+  const out: ReturnType<typeof sweep> = [];
+  for (const method of s.methods) {
+    const mine = s.points.filter((p) => p.target === target && p.method === method);
+    const val = mine.filter((p) => p.split === 'val');
+    const pts = val.length ? val : mine;
+    const series = val.length ? method : `${method} (test)`;
+    for (const strength of unique(pts.map((p) => p.strength)).sort((a, b) => a - b)) {
+      const at = pts.filter((p) => p.strength === strength);
+      out.push({ series, strength, success: avg(at.map((p) => p.success)), valid: avg(at.map((p) => p.valid)), nll: avg(at.map((p) => p.nll)) });
+    }
+  }
+  return out;
+}
+
+async function tradeoffCharts(s: SteerSection): Promise<string> {
+  const charts = [];
+  for (const t of s.targets) {
+    const pts = sweep(s, t);
+    if (pts.length === 0) continue;
+    const at = (x: 'valid' | 'nll') => pts.map((p) => ({ x: p[x], y: p.success, series: p.series, order: p.strength }));
+    const spec = sideBySide(
+      [
+        tradeoffChart(at('valid'), { x: 'grammatical share (valid)', y: 'on target (success)', xDomain: [0, 1], yDomain: [0, 1] }),
+        tradeoffChart(at('nll'), { x: 'NLL under the unsteered model (nats)', y: 'on target (success)', yDomain: [0, 1] }),
+      ],
+      `target ${t}: validation sweep`,
+    );
+    charts.push(await chart(spec));
+  }
+  return charts.join('\n');
+}
+
+function steerComparisons(s: SteerSection): string {
+  if (s.comparisons.length === 0) return '<p>No paired comparisons.</p>';
+  const metrics = unique(s.comparisons.map((c) => c.metric));
+  const keys = unique(s.comparisons.map((c) => JSON.stringify([c.target, c.method, c.baseline])));
+  const body = keys.map((k) => {
+    const [target, method, baseline] = JSON.parse(k) as string[];
+    const at = s.comparisons.filter((c) => c.target === target && c.method === method && c.baseline === baseline);
+    const cells = metrics.flatMap((metric) => {
+      const c = at.find((x) => x.metric === metric);
+      return c ? [signed(c.diff, c.ci_low, c.ci_high), pValue(c.p)] : ['–', '–'];
+    });
+    return [esc(target), esc(method), esc(baseline), ...cells, esc(at[0].n_units)];
+  });
+  const head = ['target', 'method', 'baseline', ...metrics.flatMap((m) => [`${esc(m)} difference [95% CI]`, 'p']), 'units'];
+  return `<p>Each method minus the best non-SAE baseline, paired over test outputs pooled across seeds. Green: the interval is above 0; red: below.</p>${table(head, body, { cls: 'num', textCols: 3 })}`;
+}
+
+function steerExamples(s: SteerSection): string {
+  const mark = (ok: boolean) => (ok ? '✓' : '✗');
+  return s.targets
+    .map((t) => {
+      const ex = s.examples.filter((e) => e.target === t);
+      if (ex.length === 0) return '';
+      const body = ex.map((e) => [esc(e.method), short(e.strength), `<span class="text">${esc(e.prompt)}</span>`, `<span class="text">${esc(e.output)}</span>`, mark(e.success), mark(e.valid)]);
+      return details(`${esc(t)} <span class="dim">(${ex.length} outputs)</span>`, table(['method', 'strength', 'prompt', 'output', 'on target', 'grammatical'], body, { cls: 'examples', textCols: 6 }));
+    })
+    .join('');
+}
+
+async function steerSection(r: BenchResults, s: SteerSection): Promise<string> {
+  const rows = r.rows.filter((x) => x.suite === 'steer');
+  const parts = [
+    '<h2>Steering</h2>',
+    '<p>Test prompts at the strength chosen on the validation prompts (per seed), mean over seeds [95% bootstrap interval over seeds]; bold: best success_valid per target. success: on target; valid: grammatical; nll: of the output under the unsteered model; kl: KL(unsteered ‖ steered) on neutral texts.</p>',
+    steerTable(rows, s),
+    '<h3>Success against fluency</h3>',
+    '<p>Validation sweep, averaged over seeds at each strength; lines join a method’s strengths in increasing order. Methods without a sweep (prompting, rejection sampling, unsteered) are measured on the test prompts only and show as single points marked “(test)”.</p>',
+    await tradeoffCharts(s),
+    '<h3>Paired comparisons</h3>',
+    steerComparisons(s),
+    '<h3>Examples</h3>',
+    s.examples.length ? steerExamples(s) : '<p>No examples recorded.</p>',
+  ];
+  if (s.notes.length) parts.push('<h3>Steering notes</h3>', list(s.notes));
+  return `<section id="steer">${parts.join('\n')}</section>`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Page
+
+const CSS = `
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #222; margin: 24px auto; max-width: 1400px; padding: 0 16px; }
+h1 { font-size: 22px; } h2 { font-size: 18px; margin-top: 32px; border-bottom: 1px solid #ddd; } h3 { font-size: 15px; margin-top: 20px; }
+table { border-collapse: collapse; margin: 8px 0; }
+th, td { border: 1px solid #ddd; padding: 3px 7px; vertical-align: top; }
+th { background: #f5f5f5; text-align: left; }
+table.num td { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+table.num td.t { text-align: left; }
+table.kv th { width: 9em; }
+code, pre { font: 12px ui-monospace, Menlo, Consolas, monospace; }
+pre { background: #f7f7f7; padding: 8px; overflow-x: auto; }
+details { margin: 6px 0; } summary { cursor: pointer; }
+.dim { color: #777; } .up { color: #0a7a2f; } .down { color: #b3261e; }
+.chart { overflow-x: auto; margin: 12px 0; }
+.bars { position: relative; display: flex; align-items: flex-end; gap: 1px; width: 260px; height: 36px; background: #f0f0f0; }
+.bars .bin { display: block; flex-basis: 0; background: #4c78a8; min-width: 1px; }
+.bars .base { position: absolute; left: 0; right: 0; border-top: 1px dashed #c00; }
+table.examples td .text { white-space: pre-wrap; font: 12px ui-monospace, Menlo, Consolas, monospace; }
+`;
+
+function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+${body}
+</body>
+</html>
+`;
+}
