@@ -84,7 +84,9 @@ export interface Provenance {
   wall_s: number;
   machine: { cpus: number; cpu: string; node: string; platform: string };
   model: { source: string; sha256: string | null; arch: string; params: number };
-  sae: { source: string; sha256: string | null; hook: string; arch: string; d_sae: number; seed: number | null } | null;
+  /** The SAEs of the run; split seed i uses saes[i % saes.length] (one SAE per seed when several are given, so the
+   *  intervals cover SAE training seeds too). Empty when the run had no SAE. */
+  saes: { source: string; sha256: string | null; hook: string; arch: string; d_sae: number; seed: number | null; used_with_seeds: number[] }[];
   hook: string;
   seeds: number[];
   docs_seed: number;

@@ -45,13 +45,14 @@ export const BENCH_PRESETS: Record<'default' | 'quick', BenchConfig> = {
   quick: {
     seeds: [1, 2, 3], docsSeed: 0, trainDocs: 80, testDocs: 60,
     concepts: ['tone:happy', 'genre:code', 'code:regex', 'entity:animal', 'entity:colour', 'question', 'chat:assistant', 'topic:garden', 'world:value'],
-    targets: DEFAULT_STEER_TARGETS, strengths: [0.1, 0.3], valPrompts: 3, testPrompts: 5, samples: 1, rejectionN: 2, maxTokens: 64, bootstrapIterations: 500,
+    targets: DEFAULT_STEER_TARGETS, strengths: [0.1, 0.3], valPrompts: 3, testPrompts: 4, samples: 1, rejectionN: 2, maxTokens: 64, bootstrapIterations: 500,
   },
 };
 
 export interface BenchRunOptions {
   model: Model;
-  sae?: Sae;
+  /** SAEs at the hook; seed i (in config order) uses saes[i % saes.length]. Empty: no SAE methods. */
+  saes: readonly Sae[];
   hook: string;
   suites: readonly Suite[];
   config: BenchConfig;
@@ -99,10 +100,12 @@ export async function runBench(o: BenchRunOptions): Promise<BenchResults> {
   const c = o.config;
   const say = o.onProgress ?? (() => {});
   checkBenchConfig(o.suites, c);
-  if (o.sae && o.sae.cfg.hookName && o.sae.cfg.hookName !== o.hook) {
-    throw new ProbityError('BENCH_INPUT', `the SAE reads ${o.sae.cfg.hookName} but the benchmark hook is ${o.hook}`);
+  for (const sae of o.saes) {
+    if (sae.cfg.hookName !== o.hook) throw new ProbityError('BENCH_INPUT', `the SAE ${sae.source ?? ''} reads ${sae.cfg.hookName} but the benchmark hook is ${o.hook}`);
   }
-  const methods = standardMethods(o.sae);
+  const saeOf = (seed: number) => (o.saes.length ? o.saes[c.seeds.indexOf(seed) % o.saes.length] : undefined);
+  const methods = standardMethods(saeOf(c.seeds[0]));
+  const methodsForSeed = (seed: number) => standardMethods(saeOf(seed));
   say(`collecting activations at ${o.hook} for ${c.trainDocs + c.testDocs} documents`);
   const acts = await collectConceptActivations(o.model, o.hook, { docsSeed: c.docsSeed, nDocs: c.trainDocs + c.testDocs });
   const rows: ResultRow[] = [];
@@ -112,7 +115,7 @@ export async function runBench(o: BenchRunOptions): Promise<BenchResults> {
   if (o.suites.includes('detect')) {
     say(`detection: ${c.concepts.length} concepts x ${methods.length} methods x ${c.seeds.length} seeds`);
     const d = await runDetection({
-      model: o.model, hook: o.hook, sae: o.sae, concepts: c.concepts, seeds: c.seeds, trainDocs: c.trainDocs, testDocs: c.testDocs,
+      model: o.model, hook: o.hook, sae: saeOf(c.seeds[0]), methodsForSeed, concepts: c.concepts, seeds: c.seeds, trainDocs: c.trainDocs, testDocs: c.testDocs,
       methods, docsSeed: c.docsSeed, activations: acts, bootstrapIterations: c.bootstrapIterations,
     });
     rows.push(...d.rows);
@@ -122,7 +125,7 @@ export async function runBench(o: BenchRunOptions): Promise<BenchResults> {
   }
   if (o.suites.includes('steer')) {
     const s = await runSteering({
-      model: o.model, hook: o.hook, targets: c.targets, methods, seeds: c.seeds, activations: acts, trainDocs: c.trainDocs, testDocs: c.testDocs,
+      model: o.model, hook: o.hook, targets: c.targets, methods, methodsForSeed, seeds: c.seeds, activations: acts, trainDocs: c.trainDocs, testDocs: c.testDocs,
       strengths: c.strengths, maxTokens: c.maxTokens ?? undefined, valPrompts: c.valPrompts, testPrompts: c.testPrompts, samples: c.samples, rejectionN: c.rejectionN,
       bootstrapIterations: c.bootstrapIterations, onProgress: say,
     });
@@ -130,7 +133,6 @@ export async function runBench(o: BenchRunOptions): Promise<BenchResults> {
     out.steer = s.section;
   }
 
-  const sae = o.sae;
   const provenance: Provenance = {
     probity_version: packageVersion(),
     code_version: codeVersion(),
@@ -140,14 +142,21 @@ export async function runBench(o: BenchRunOptions): Promise<BenchResults> {
     wall_s: (Date.now() - t0) / 1000,
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}` },
     model: { source: o.model.source, sha256: contentHash(o.model.source), arch: o.model.spec.arch, params: o.model.paramCount },
-    sae: sae
-      ? { source: sae.source ?? 'in-memory SAE', sha256: sae.source ? contentHash(sae.source) : null, hook: sae.cfg.hookName ?? o.hook, arch: sae.cfg.architecture, d_sae: sae.dSae, seed: typeof sae.cfg.metadata?.seed === 'number' ? sae.cfg.metadata.seed : null }
-      : null,
+    saes: o.saes.map((sae, i) => ({
+      source: sae.source ?? 'in-memory SAE',
+      sha256: sae.source ? contentHash(sae.source) : null,
+      hook: sae.cfg.hookName,
+      arch: sae.cfg.architecture,
+      d_sae: sae.dSae,
+      seed: typeof sae.cfg.metadata?.seed === 'number' ? sae.cfg.metadata.seed : null,
+      used_with_seeds: c.seeds.filter((_, j) => j % o.saes.length === i),
+    })),
     hook: o.hook,
     seeds: [...c.seeds],
     docs_seed: c.docsSeed,
     config: { ...c, methods: methods.map((m) => m.name) },
   };
-  if (!sae) notes.push('no SAE given: the SAE methods are absent');
+  if (o.saes.length === 0) notes.push('no SAE given: the SAE methods are absent');
+  else if (o.saes.length < c.seeds.length) notes.push(`${o.saes.length} SAE(s) for ${c.seeds.length} seeds: SAE training-seed variation is only partly in the intervals`);
   return { version: RESULTS_VERSION, suites: [...o.suites], quick: o.quick, rows, ...out, provenance, notes };
 }

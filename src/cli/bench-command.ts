@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadModel } from '../models/load.js';
-import { loadSaeLens, shippedSae, checkAgainstModel } from '../dictionaries/saelens.js';
+import { loadSaeLens, shippedSaes, checkAgainstModel } from '../dictionaries/saelens.js';
 import type { Sae } from '../dictionaries/sae.js';
 import { ProbityError } from '../errors.js';
 import { BENCH_PRESETS, SUITES, checkBenchConfig, runBench, type BenchConfig, type Suite } from '../bench/suite.js';
@@ -59,7 +59,7 @@ export function registerBenchCommand(program: Command): void {
     .description('Concept detection and steering: SAE latents vs probe, DiffMean, PCA, k-means, random, prompting, rejection sampling')
     .option('--suite <list>', `suites: ${SUITES.join(',')}`, list('suite'), [...SUITES])
     .option('--model <ref>', 'model file/folder or shipped name', 'organism')
-    .option('--sae <dir>', "SAELens folder (default: the SAE shipped with the model, else one trained during the run; 'none' for no SAE)")
+    .option('--sae <dirs>', "SAELens folder(s), comma-separated; seed i uses the i-th (default: the SAEs shipped with the model at the hook, else one trained during the run; 'none' for no SAE)")
     .option('--sae-tokens <n>', 'training tokens of an SAE trained during the run', intArg('sae-tokens', 4096), 1_000_000)
     .option('--hook <name>', "hook to read and steer at (default: the SAE's hook, else blocks.2.hook_resid_post)")
     .option('--quick', 'a small configuration (tests; under 2 minutes)', false)
@@ -81,21 +81,23 @@ export function registerBenchCommand(program: Command): void {
       };
       checkBenchConfig(suites, config);
       const model = await loadModel(o.model);
-      const saeDir: string | null = o.sae === 'none' ? null : (o.sae ?? shippedSae(model.source));
-      let sae: Sae | undefined;
-      if (saeDir) {
-        sae = loadSaeLens(saeDir);
+      const given: string[] | null = o.sae === undefined || o.sae === 'none' ? null : o.sae.split(',').map((x: string) => x.trim()).filter(Boolean);
+      let saes: Sae[] = (given ?? (o.sae === 'none' ? [] : shippedSaes(model.source))).map((dir) => {
+        const sae = loadSaeLens(dir);
         checkAgainstModel(sae, model);
-      }
-      const hook: string = o.hook ?? sae?.cfg.hookName ?? 'blocks.2.hook_resid_post';
-      if (!sae && o.sae !== 'none') {
+        return sae;
+      });
+      const hook: string = o.hook ?? saes[0]?.cfg.hookName ?? 'blocks.2.hook_resid_post';
+      // Shipped SAEs at other hooks are left out; SAEs the user named must match (runBench says so otherwise).
+      if (!given) saes = saes.filter((s) => s.cfg.hookName === hook);
+      if (saes.length === 0 && o.sae !== 'none') {
         const dir = path.join(o.out, 'sae');
         say(`no SAE ships with ${model.source}: training a TopK SAE at ${hook} on ${o.saeTokens} tokens (saved in ${dir})`);
-        sae = await trainBenchSae(model, hook, { tokens: o.saeTokens, seed: 1, out: dir, onProgress: (w) => process.stderr.write(`${w}\n`) });
+        saes = [await trainBenchSae(model, hook, { tokens: o.saeTokens, seed: 1, out: dir, onProgress: (w) => process.stderr.write(`${w}\n`) })];
       }
-      say(`probity bench: ${suites.join(' + ')} on ${model.source} at ${hook}; SAE ${saeDir ?? 'none'}; seeds ${config.seeds.join(',')}${o.quick ? ' (quick)' : ''}`);
+      say(`probity bench: ${suites.join(' + ')} on ${model.source} at ${hook}; SAE ${saes.map((s) => s.source).join(', ') || 'none'}; seeds ${config.seeds.join(',')}${o.quick ? ' (quick)' : ''}`);
       const res = await runBench({
-        model, sae, hook, suites, config, quick: o.quick,
+        model, saes, hook, suites, config, quick: o.quick,
         command: ['probity', 'bench', ...process.argv.slice(3)].join(' '),
         onProgress: (w) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0)} s] ${w}\n`),
       });

@@ -367,10 +367,14 @@ export function checkAgainstModel(sae: Sae, model: HookedModel): void {
   }
 }
 
-/** The first SAE shipped next to a model folder (<model>/saes/<name>/cfg.json, by name), or null. */
-export function shippedSae(modelDir: string): string | null {
+/** The SAEs shipped next to a model folder (<model>/saes/<name>/cfg.json), sorted by name. */
+export function shippedSaes(modelDir: string): string[] {
   const dir = join(resolve(modelDir), 'saes');
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) return null;
-  const first = readdirSync(dir).sort().find((n) => existsSync(join(dir, n, SAE_CFG_FILENAME)));
-  return first ? join(dir, first) : null;
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return [];
+  return readdirSync(dir).sort().filter((n) => existsSync(join(dir, n, SAE_CFG_FILENAME))).map((n) => join(dir, n));
+}
+
+/** The first SAE shipped next to a model folder, or null. */
+export function shippedSae(modelDir: string): string | null {
+  return shippedSaes(modelDir)[0] ?? null;
 }

@@ -205,12 +205,11 @@ function provenanceTable(r: BenchResults): string {
     ['model', `${esc(p.model.source)} (${esc(p.model.arch)}, ${finite(p.model.params) ? p.model.params.toLocaleString('en-US') : '–'} parameters)`],
     ['model sha256', code(p.model.sha256 ?? '–')],
   ];
-  if (p.sae) {
-    rows.push(['SAE', `${esc(p.sae.source)} (${esc(p.sae.arch)}, d_sae ${esc(p.sae.d_sae)}, hook ${esc(p.sae.hook)}${p.sae.seed === null ? '' : `, seed ${esc(p.sae.seed)}`})`]);
-    rows.push(['SAE sha256', code(p.sae.sha256 ?? '–')]);
-  } else {
-    rows.push(['SAE', 'none']);
+  for (const sae of p.saes) {
+    rows.push(['SAE', `${esc(sae.source)} (${esc(sae.arch)}, d_sae ${esc(sae.d_sae)}, hook ${esc(sae.hook)}${sae.seed === null ? '' : `, training seed ${esc(sae.seed)}`}; used with split seeds ${esc(sae.used_with_seeds.join(', '))})`]);
+    rows.push(['SAE sha256', code(sae.sha256 ?? '–')]);
   }
+  if (p.saes.length === 0) rows.push(['SAE', 'none']);
   rows.push(
     ['hook', code(p.hook)],
     ['seeds', `${esc(p.seeds.join(', '))} (documents seed ${esc(p.docs_seed)})`],

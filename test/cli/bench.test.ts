@@ -80,7 +80,10 @@ test('strengths are chosen on validation prompts from the sweep; test rows use t
 test('provenance names the model and SAE by hash, the seeds, the code version and the command', () => {
   const p = res.provenance;
   assert.match(p.model.sha256 ?? '', /^[0-9a-f]{64}$/);
-  assert.match(p.sae?.sha256 ?? '', /^[0-9a-f]{64}$/);
+  assert.equal(p.saes.length, 3, 'one shipped SAE per seed');
+  for (const s of p.saes) assert.match(s.sha256 ?? '', /^[0-9a-f]{64}$/);
+  assert.deepEqual(p.saes.map((s) => s.seed), [1, 2, 3], 'SAE training seeds');
+  assert.deepEqual(p.saes.map((s) => s.used_with_seeds), [[1], [2], [3]]);
   assert.deepEqual(p.seeds, [1, 2, 3]);
   assert.match(p.command, /^probity bench --quick/);
   assert.ok(p.wall_s > 0 && p.wall_s < 600);
@@ -98,8 +101,8 @@ test('a model that ships no SAE gets one trained during the run, saved beside th
   assert.match(r.stdout, /no SAE ships with .*training a TopK SAE/);
   assert.ok(fs.existsSync(path.join(dir, 'sae', 'cfg.json')) && fs.existsSync(path.join(dir, 'sae', 'sae_weights.safetensors')));
   const res = JSON.parse(fs.readFileSync(path.join(dir, 'results.json'), 'utf8')) as BenchResults;
-  assert.equal(res.provenance.sae?.source, path.resolve(dir, 'sae'));
-  assert.match(res.provenance.sae?.sha256 ?? '', /^[0-9a-f]{64}$/);
+  assert.equal(res.provenance.saes[0]?.source, path.resolve(dir, 'sae'));
+  assert.match(res.provenance.saes[0]?.sha256 ?? '', /^[0-9a-f]{64}$/);
   assert.ok(res.rows.some((x) => x.method === 'sae' && x.metric === 'auroc'));
 });
 

@@ -159,7 +159,10 @@ function synth(seed: number, z: Size): BenchResults {
       wall_s: 600,
       machine: { cpus: 2, cpu: 'Test CPU @ 2GHz', node: 'v20.0.0', platform: 'linux' },
       model: { source: 'models/organism', sha256: 'f'.repeat(64), arch: 'llama', params: 1234567 },
-      sae: { source: 'models/organism/saes/topk', sha256: 'e'.repeat(64), hook: 'blocks.2.hook_resid_post', arch: 'topk', d_sae: 3072, seed: null },
+      saes: [
+        { source: 'models/organism/saes/topk', sha256: 'e'.repeat(64), hook: 'blocks.2.hook_resid_post', arch: 'topk', d_sae: 3072, seed: 1, used_with_seeds: [seeds[0]] },
+        { source: 'models/organism/saes/topk-seed2', sha256: 'd'.repeat(64), hook: 'blocks.2.hook_resid_post', arch: 'topk', d_sae: 3072, seed: null, used_with_seeds: seeds.slice(1) },
+      ],
       hook: 'blocks.2.hook_resid_post',
       seeds,
       docs_seed: 0,

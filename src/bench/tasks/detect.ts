@@ -291,6 +291,8 @@ export interface DetectOptions {
   trainDocs: number;
   testDocs: number;
   methods: readonly Method[];
+  /** Methods for one seed (e.g. with that seed's SAE); same names as `methods`, which is used when this is absent. */
+  methodsForSeed?: (seed: number) => readonly Method[];
   docsSeed?: number;
   batchRows?: number;
   includeEos?: boolean;
@@ -309,6 +311,16 @@ export function isSaeMethod(name: string): boolean {
 }
 
 const CONTROL_METHODS = new Set(['random']);
+
+/** The methods of one seed: `perSeed(seed)` when given (checked to carry the same names, in order), else `methods`. */
+export function seedMethods(methods: readonly Method[], perSeed: ((seed: number) => readonly Method[]) | undefined, seed: number): readonly Method[] {
+  if (!perSeed) return methods;
+  const ms = perSeed(seed);
+  const a = ms.map((m) => m.name).join(',');
+  const b = methods.map((m) => m.name).join(',');
+  if (a !== b) throw new ProbityError('BENCH_INPUT', `methods for seed ${seed} are [${a}], expected [${b}]`);
+  return ms;
+}
 
 export async function runDetection(o: DetectOptions): Promise<DetectResult> {
   const concepts = [...(o.concepts ?? DEFAULT_DETECT_CONCEPTS)];
@@ -358,6 +370,7 @@ export async function runDetection(o: DetectOptions): Promise<DetectResult> {
   }
   for (const s of skipped) notes.push(`skipped ${s.concept}: ${s.reason}`);
 
+  const methodsOf = (seed: number) => seedMethods(o.methods, o.methodsForSeed, seed);
   const perSeed: DetectSeedValue[] = [];
   const sensitivity: SensitivityTable[] = [];
   for (let i = 0; i < splits.length; i++) {
@@ -378,7 +391,7 @@ export async function runDetection(o: DetectOptions): Promise<DetectResult> {
       const nPos = yTest.reduce((a, v) => a + v, 0);
       const nPosDocs = docPos.reduce((a, v) => a + v, 0);
       const train: ConceptData = { x: xTrain, n: trainRows.length, d: acts.d, labels: yTrain };
-      for (const m of o.methods) {
+      for (const m of methodsOf(seed)) {
         const fitted = await m.fit(train, seed);
         const s = await fitted.score(xTest, testRows.length);
         if (s.length !== testRows.length) throw new ProbityError('INTERNAL', `${m.name} returned ${s.length} scores for ${testRows.length} tokens`);
@@ -479,7 +492,7 @@ export async function runDetection(o: DetectOptions): Promise<DetectResult> {
   const provenance: DetectProvenance = {
     model: o.model.source,
     hook: o.hook,
-    sae: o.sae ? (o.sae.source ?? 'in-memory SAE') : null,
+    sae: o.sae ? (o.sae.source ?? 'in-memory SAE') : null, // the SAE of the default methods (see methodsForSeed)
     docsSeed,
     seeds: [...o.seeds],
     trainDocs: o.trainDocs,

@@ -37,7 +37,7 @@ import { cutReply } from '../../organism/labeller.js';
 import { Rng, bootstrapCI, mean, pairedBootstrapDiff } from '../../stats/index.js';
 import type { FittedMethod, Method } from '../methods/types.js';
 import type { ResultRow, SteerComparison, SteerPoint, SteerSection } from '../results.js';
-import { conceptData, splitDocuments, isSaeMethod, type ConceptActivations } from './detect.js';
+import { conceptData, splitDocuments, isSaeMethod, seedMethods, type ConceptActivations } from './detect.js';
 import { steerTarget, type SteerPrompt, type SteerTarget } from './steer-targets.js';
 
 export interface SteerOptions {
@@ -46,6 +46,8 @@ export interface SteerOptions {
   targets: readonly string[];
   /** Direction methods (fitted per seed); methods whose fit has no direction are skipped with a note. */
   methods: readonly Method[];
+  /** Methods for one seed (e.g. with that seed's SAE); same names as `methods`. */
+  methodsForSeed?: (seed: number) => readonly Method[];
   seeds: readonly number[];
   /** Labelled activations of the document pool at `hook` (collectConceptActivations). */
   activations: ConceptActivations;
@@ -350,7 +352,7 @@ export async function runSteering(o: SteerOptions): Promise<SteerResult> {
       const split = splitDocuments(pool, o.trainDocs, o.testDocs, seed);
       const train = conceptData(acts, split.train, target.concept as Concept);
       const fitted: FittedMethod[] = [];
-      for (const m of o.methods) fitted.push(await m.fit(train, seed));
+      for (const m of seedMethods(o.methods, o.methodsForSeed, seed)) fitted.push(await m.fit(train, seed));
       const det = fitted[o.methods.indexOf(detMethod)];
       const steerers = fitted.filter((f) => f.direction !== null);
       for (const f of fitted) if (!f.direction) notes.push(`${f.name} has no steering direction; not in the steering sweep`);
@@ -454,7 +456,9 @@ export async function runSteering(o: SteerOptions): Promise<SteerResult> {
     }
   }
   if (o.seeds.length < 5) notes.push(`only ${o.seeds.length} seed(s): intervals over seeds are close to the range of the per-seed values`);
-  notes.push('the SAE is fixed across seeds (one trained SAE); seeds vary the document split the methods are fitted on, the prompt split and the samples');
+  notes.push(o.methodsForSeed
+    ? 'each seed varies the document split the methods are fitted on, the prompt split, the samples and (with one SAE per seed) the SAE'
+    : 'the SAE is fixed across seeds; seeds vary the document split the methods are fitted on, the prompt split and the samples');
 
   return {
     rows,
