@@ -34,18 +34,20 @@ export interface BenchConfig {
   rejectionN: number;
   /** Token limit of a steered output (null: the target's own, 100). */
   maxTokens: number | null;
+  /** Neutral fact documents for the KL drift. */
+  neutralDocs: number;
   bootstrapIterations: number;
 }
 
 export const BENCH_PRESETS: Record<'default' | 'quick', BenchConfig> = {
   default: {
     seeds: [1, 2, 3], docsSeed: 0, trainDocs: 240, testDocs: 160, concepts: DEFAULT_DETECT_CONCEPTS, targets: DEFAULT_STEER_TARGETS,
-    strengths: [0.05, 0.1, 0.2, 0.4], valPrompts: 12, testPrompts: 24, samples: 2, rejectionN: 4, maxTokens: null, bootstrapIterations: 2000,
+    strengths: [0.05, 0.1, 0.2, 0.4], valPrompts: 12, testPrompts: 24, samples: 2, rejectionN: 4, maxTokens: null, neutralDocs: 16, bootstrapIterations: 2000,
   },
   quick: {
     seeds: [1, 2, 3], docsSeed: 0, trainDocs: 80, testDocs: 60,
-    concepts: ['tone:happy', 'genre:code', 'code:regex', 'entity:animal', 'entity:colour', 'question', 'chat:assistant', 'topic:garden', 'world:value'],
-    targets: DEFAULT_STEER_TARGETS, strengths: [0.1, 0.3], valPrompts: 3, testPrompts: 4, samples: 1, rejectionN: 2, maxTokens: 64, bootstrapIterations: 500,
+    concepts: ['tone:happy', 'genre:code', 'code:regex', 'entity:animal', 'question', 'chat:assistant', 'topic:garden', 'world:value'],
+    targets: DEFAULT_STEER_TARGETS, strengths: [0.1, 0.3], valPrompts: 2, testPrompts: 3, samples: 1, rejectionN: 2, maxTokens: 64, neutralDocs: 6, bootstrapIterations: 500,
   },
 };
 
@@ -126,7 +128,7 @@ export async function runBench(o: BenchRunOptions): Promise<BenchResults> {
   if (o.suites.includes('steer')) {
     const s = await runSteering({
       model: o.model, hook: o.hook, targets: c.targets, methods, methodsForSeed, seeds: c.seeds, activations: acts, trainDocs: c.trainDocs, testDocs: c.testDocs,
-      strengths: c.strengths, maxTokens: c.maxTokens ?? undefined, valPrompts: c.valPrompts, testPrompts: c.testPrompts, samples: c.samples, rejectionN: c.rejectionN,
+      strengths: c.strengths, maxTokens: c.maxTokens ?? undefined, neutralDocs: c.neutralDocs, valPrompts: c.valPrompts, testPrompts: c.testPrompts, samples: c.samples, rejectionN: c.rejectionN,
       bootstrapIterations: c.bootstrapIterations, onProgress: say,
     });
     rows.push(...s.rows);

@@ -172,11 +172,27 @@ function gatherRows(acts: ConceptActivations, rows: Int32Array): Float32Array {
   return x;
 }
 
+/** The token rows and activation matrix of a set of documents, one array per (pool, document set): every concept
+ *  and both tasks then fit on the same array, so label-independent work memoised per array (k-means clusterings, SAE
+ *  codes; see methods/common.ts ArrayMemo) is done once. */
+const sides = new WeakMap<ConceptActivations, Map<string, { rows: Int32Array; x: Float32Array }>>();
+function side(acts: ConceptActivations, docs: readonly number[]): { rows: Int32Array; x: Float32Array } {
+  let m = sides.get(acts);
+  if (!m) sides.set(acts, (m = new Map()));
+  const key = docs.join(',');
+  let v = m.get(key);
+  if (!v) {
+    const rows = tokenRows(acts, docs);
+    m.set(key, (v = { rows, x: gatherRows(acts, rows) }));
+  }
+  return v;
+}
+
 /** The labelled tokens of the given documents for one concept (what a method is fitted on). */
 export function conceptData(acts: ConceptActivations, docs: readonly number[], concept: Concept): ConceptData {
-  const rows = tokenRows(acts, docs);
+  const { rows, x } = side(acts, docs);
   const b = bit(concept);
-  return { x: gatherRows(acts, rows), n: rows.length, d: acts.d, labels: Uint8Array.from(rows, (t) => ((acts.labels[t] & b) !== 0 ? 1 : 0)) };
+  return { x, n: rows.length, d: acts.d, labels: Uint8Array.from(rows, (t) => ((acts.labels[t] & b) !== 0 ? 1 : 0)) };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -346,8 +362,8 @@ export async function runDetection(o: DetectOptions): Promise<DetectResult> {
   // Splits and the token rows of each side, per seed.
   const splits = o.seeds.map((s) => splitDocuments(poolDocs, o.trainDocs, o.testDocs, s));
   const sides = splits.map((sp) => {
-    const trainRows = tokenRows(acts, sp.train);
-    const testRows = tokenRows(acts, sp.test);
+    const trainRows = side(acts, sp.train).rows;
+    const testRows = side(acts, sp.test).rows;
     return { trainRows, testRows };
   });
 
@@ -376,8 +392,8 @@ export async function runDetection(o: DetectOptions): Promise<DetectResult> {
   for (let i = 0; i < splits.length; i++) {
     const seed = splits[i].seed;
     const { trainRows, testRows } = sides[i];
-    const xTrain = gatherRows(acts, trainRows);
-    const xTest = gatherRows(acts, testRows);
+    const xTrain = side(acts, splits[i].train).x;
+    const xTest = side(acts, splits[i].test).x;
     // Test documents in pool order and each test token's slot among them (for the sequence-level scores).
     const testDocs = splits[i].test;
     const slot = new Map<number, number>(testDocs.map((k, j) => [k, j]));
