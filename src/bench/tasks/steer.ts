@@ -26,7 +26,8 @@
 //
 // Statistics: per-seed test values -> mean and 95% bootstrap interval over seeds (rows); paired comparison of every
 // method against the best non-SAE, non-control method on success_valid, over (seed, prompt, sample) units.
-import type { Model } from '../../models/model.js';
+import type { ForwardResult, Model } from '../../models/model.js';
+import { CrossEntropyStats, KLStats } from '../../dictionaries/metrics/downstream.js';
 import { generate } from '../../models/generate.js';
 import { NDArray } from '../../engine/ndarray.js';
 import { ProbityError, show } from '../../errors.js';
@@ -153,58 +154,16 @@ async function replyNll(model: Model, outs: readonly Sampled[], batch: number): 
     const chunk = outs.slice(i, i + batch);
     const rows = chunk.map((o) => [...o.promptIds, ...o.ids]);
     const r = await model.forward(rows, { logits: 'all' });
-    const logits = r.logits!.data;
     const T = r.logits!.dims[1];
     chunk.forEach((o, b) => {
-      if (o.ids.length === 0) {
-        res.push(NaN);
-        return;
-      }
-      const off = T - rows[b].length; // left padding
-      let sum = 0;
-      for (let j = 0; j < o.ids.length; j++) {
-        const t = off + o.promptIds.length + j - 1; // position predicting reply token j
-        const row = logits.subarray((b * T + t) * V, (b * T + t + 1) * V);
-        let mx = -Infinity;
-        for (let v = 0; v < V; v++) if (row[v] > mx) mx = row[v];
-        let z = 0;
-        for (let v = 0; v < V; v++) z += Math.exp(row[v] - mx);
-        sum -= row[o.ids[j]] - mx - Math.log(z);
-      }
-      res.push(sum / o.ids.length);
+      // Position t predicts token t + 1; only the reply's tokens are targets (-1 = skipped), rows are left-padded.
+      const targets = new Int32Array(T).fill(-1);
+      const off = T - rows[b].length;
+      o.ids.forEach((id, j) => (targets[off + o.promptIds.length + j - 1] = id));
+      res.push(new CrossEntropyStats(V).add(r.logits!.data.subarray(b * T * V, (b + 1) * T * V), targets, T).mean());
     });
   }
   return res;
-}
-
-/** Log-softmax of every real position's logits, [positions][V] flattened, for the KL drift. */
-function logSoftmaxRows(logits: Float32Array, mask: Uint8Array, V: number): Float64Array[] {
-  const out: Float64Array[] = [];
-  for (let p = 0; p < mask.length; p++) {
-    if (!mask[p]) continue;
-    const row = logits.subarray(p * V, (p + 1) * V);
-    let mx = -Infinity;
-    for (let v = 0; v < V; v++) if (row[v] > mx) mx = row[v];
-    let z = 0;
-    for (let v = 0; v < V; v++) z += Math.exp(row[v] - mx);
-    const lz = mx + Math.log(z);
-    out.push(Float64Array.from(row, (x) => x - lz));
-  }
-  return out;
-}
-
-/** KL(p || q) averaged over positions, from log-probabilities. */
-export function meanKl(logP: readonly Float64Array[], logQ: readonly Float64Array[]): number {
-  if (logP.length !== logQ.length || logP.length === 0) throw new ProbityError('INTERNAL', `meanKl: ${logP.length} vs ${logQ.length} positions`);
-  let s = 0;
-  for (let i = 0; i < logP.length; i++) {
-    const p = logP[i];
-    const q = logQ[i];
-    let kl = 0;
-    for (let v = 0; v < p.length; v++) kl += Math.exp(p[v]) * (p[v] - q[v]);
-    s += kl;
-  }
-  return s / logP.length;
 }
 
 /** Neutral texts for the drift measurement: the first `n` fact documents of the corpus (seed 0 from index 10^6). */
@@ -217,10 +176,12 @@ function neutralRows(n: number): number[][] {
   return rows;
 }
 
-async function driftKl(model: Model, hook: string, rows: number[][], base: Float64Array[], vector: Float32Array): Promise<number> {
+/** KL(unsteered || steered) over the real positions of the neutral rows (`base`: their unsteered forward). */
+async function driftKl(model: Model, hook: string, rows: number[][], base: ForwardResult, vector: Float32Array): Promise<number> {
   const iv = { [hook]: [{ kind: 'add' as const, vector: new NDArray(vector, [vector.length]) }] };
   const r = await model.forward(rows, { logits: 'all', interventions: iv });
-  return meanKl(base, logSoftmaxRows(r.logits!.data, r.mask.data as Uint8Array, model.spec.vocab));
+  const mask = base.mask.data as Uint8Array;
+  return new KLStats(model.spec.vocab).add(base.logits!.data, r.logits!.data, mask.length, mask).mean();
 }
 
 /** Max over the reply tokens of a detector's score, from the activations at `hook` on prompt + reply. */
@@ -303,7 +264,6 @@ export async function runSteering(o: SteerOptions): Promise<SteerResult> {
   const model = o.model;
   const neutral = neutralRows(o.neutralDocs ?? 16);
   const base = await model.forward(neutral, { logits: 'all' });
-  const baseLog = logSoftmaxRows(base.logits!.data, base.mask.data as Uint8Array, model.spec.vocab);
   const notes: string[] = [
     `strength unit: mean activation norm at ${o.hook} over the pool = ${unitNorm.toFixed(3)}`,
     `rejection sampling keeps the best of ${rejN} unsteered samples by the ${detName} detector (max over reply tokens)`,
@@ -369,7 +329,7 @@ export async function runSteering(o: SteerOptions): Promise<SteerResult> {
         for (const s of strengths) {
           const outs = sweepOut.slice(j, j + val.length);
           j += val.length;
-          const kl = await driftKl(model, o.hook, neutral, baseLog, scaled(f.direction!, s * unitNorm));
+          const kl = await driftKl(model, o.hook, neutral, base, scaled(f.direction!, s * unitNorm));
           const p = point(target.name, f.name, s, 'val', seed, outs, kl, 1);
           if (p.success_valid > best.sv) best = { s, sv: p.success_valid };
         }
@@ -395,7 +355,7 @@ export async function runSteering(o: SteerOptions): Promise<SteerResult> {
         const s = chosen.find((c) => c.target === target.name && c.method === f.name && c.seed === seed)!.strength;
         const mo = outs.slice(at, at + m);
         at += m;
-        const kl = await driftKl(model, o.hook, neutral, baseLog, scaled(f.direction!, s * unitNorm));
+        const kl = await driftKl(model, o.hook, neutral, base, scaled(f.direction!, s * unitNorm));
         point(target.name, f.name, s, 'test', seed, mo, kl, 1);
         addUnits(f.name, mo);
         keep(f.name, s, testPrompts.map((p) => p.text), mo);

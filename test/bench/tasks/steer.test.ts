@@ -2,7 +2,8 @@
 // cut by the token limit is judged. The whole task runs in test/cli/bench.test.ts on the shipped organism.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { completeUnits, meanKl } from '../../../src/bench/tasks/steer.js';
+import { completeUnits } from '../../../src/bench/tasks/steer.js';
+import { KLStats } from '../../../src/dictionaries/metrics/downstream.js';
 import { DEFAULT_STEER_TARGETS, STEER_TARGET_NAMES, steerTarget } from '../../../src/bench/tasks/steer-targets.js';
 import { CONCEPTS } from '../../../src/organism/concepts.js';
 import { checkGrammar } from '../../../src/organism/grammar.js';
@@ -39,13 +40,16 @@ test('success is the labeller on the reply', () => {
   assert.equal(re.success(code.replace('expect(s).toMatch(/^hello/);', 'expect(s.startsWith("hello")).toBe(true);')), false);
 });
 
-test('meanKl: 0 for identical distributions, the closed form on two outcomes, and >= 0', () => {
-  const lp = (ps: number[]) => Float64Array.from(ps, Math.log);
-  assert.equal(meanKl([lp([0.3, 0.7])], [lp([0.3, 0.7])]), 0);
-  const kl = 0.3 * Math.log(0.3 / 0.6) + 0.7 * Math.log(0.7 / 0.4);
-  assert.ok(Math.abs(meanKl([lp([0.3, 0.7]), lp([0.5, 0.5])], [lp([0.6, 0.4]), lp([0.5, 0.5])]) - kl / 2) < 1e-12);
-  assert.ok(meanKl([lp([0.9, 0.1])], [lp([0.1, 0.9])]) > 0);
-  assert.throws(() => meanKl([lp([1])], []));
+test('the KL drift (KLStats over logits): 0 for identical distributions, the closed form on two outcomes, >= 0, masked positions skipped', () => {
+  // Log-probabilities are valid logits: softmax(log p) = p.
+  const lp = (...rows: number[][]) => Float64Array.from(rows.flat(), Math.log);
+  const kl = (p: Float64Array, q: Float64Array, n: number, mask?: number[]) => new KLStats(2).add(p, q, n, mask).mean();
+  assert.equal(kl(lp([0.3, 0.7]), lp([0.3, 0.7]), 1), 0);
+  const closed = 0.3 * Math.log(0.3 / 0.6) + 0.7 * Math.log(0.7 / 0.4);
+  assert.ok(Math.abs(kl(lp([0.3, 0.7], [0.5, 0.5]), lp([0.6, 0.4], [0.5, 0.5]), 2) - closed / 2) < 1e-12);
+  assert.ok(kl(lp([0.9, 0.1]), lp([0.1, 0.9]), 1) > 0);
+  assert.ok(Math.abs(kl(lp([0.3, 0.7], [0.9, 0.1]), lp([0.6, 0.4], [0.1, 0.9]), 2, [1, 0]) - closed) < 1e-12);
+  assert.throws(() => new KLStats(2).add(lp([1, 1]), lp([1]), 1));
 });
 
 test('an output cut by the token limit is judged on its complete units', () => {
