@@ -1,7 +1,7 @@
 // Engine benchmarks (issue: engine). Prints JSON and writes bench/results/engine.json.
 //  - matmul 4096x768 @ 768x3072 fp32 through the engine vs the same ONNX model built by hand and run on
 //    onnxruntime-node directly (same process, interleaved runs, medians).
-//  - TopK SAE training step 768 -> 12288, k = 32, batch 4096, Adam: tokens/s.
+//  - TopK SAE training step 768 -> 12288, k = 32, batch 4096, Adam: tokens/s with exact and int8 latent selection.
 import ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { Graph } from '../src/engine/graph/graph.js';
@@ -11,6 +11,9 @@ import { NDArray } from '../src/engine/ndarray.js';
 import { Parameters } from '../src/engine/train/parameters.js';
 import { TrainStep } from '../src/engine/train/step.js';
 import { topkForward } from '../src/dictionaries/architectures/topk-core.js';
+import { resolveSelection, type TopKSelection } from '../src/dictionaries/architectures/topk-select.js';
+import { int8SelectionRecall } from '../src/dictionaries/train/selection-recall.js';
+import { Sae } from '../src/dictionaries/sae.js';
 import { median, randn } from './util.js';
 
 const { onnx } = onnxProto;
@@ -60,38 +63,61 @@ export async function benchMatmul(reps = 15) {
   return { matmul_gflops_engine: gE, matmul_gflops_ort_direct: gD, matmul_engine_over_direct: gE / gD };
 }
 
-export async function benchTopkSaeStep(reps = 8, batch = 4096, dIn = 768, dSae = 12288, k = 32, profilePrefix?: string) {
+/** A TopK SAE training step (768 -> 12288 by default) on random weights, with the given latent selection. */
+export async function topkSaeStep(selection: TopKSelection, dIn = 768, dSae = 12288, k = 32, profilePrefix?: string) {
   const params = new Parameters()
     .add('W_encT', [dSae, dIn], randn(dSae * dIn, 3, 1 / Math.sqrt(dIn)))
     .add('b_enc', [dSae])
     .add('W_dec', [dSae, dIn], randn(dSae * dIn, 4, 1 / Math.sqrt(dIn)))
     .add('b_dec', [dIn]);
   const step = await TrainStep.create({
-    name: 'topk_sae_bench',
+    name: `topk_sae_bench_${selection}`,
     params,
     inputs: { x: { dtype: 'float32', shape: ['B', dIn] } },
     loss: (p, x) => {
-      const f = topkForward({ W_encT: p.W_encT, b_enc: p.b_enc, W_dec: p.W_dec, b_dec: p.b_dec }, x.x, k);
+      const f = topkForward({ W_encT: p.W_encT, b_enc: p.b_enc, W_dec: p.W_dec, b_dec: p.b_dec }, x.x, k, true, { selection });
       const err = op.sub(f.xhat, x.x);
       return { loss: op.reduceMean(op.reduceSum(op.mul(err, err), -1), 0) };
     },
     optimizer: { kind: 'adam' },
     session: { profilePrefix },
   });
+  return { step, params };
+}
+
+/**
+ * TopK SAE training step 768 -> 12288, k = 32, batch 4096, Adam, with exact and int8 latent selection (steps of the
+ * two interleaved, so machine drift hits both), plus how often int8 chose the exact latents on the bench's batch.
+ * The headline key is the selection the trainer picks by default ('auto') at this size.
+ */
+export async function benchTopkSaeStep(reps = 8, batch = 4096, dIn = 768, dSae = 12288, k = 32) {
   const x = new NDArray(randn(batch * dIn, 5), [batch, dIn]);
-  const times: number[] = [];
+  const kinds = ['exact', 'int8'] as const;
+  const runs = { exact: await topkSaeStep('exact', dIn, dSae, k), int8: await topkSaeStep('int8', dIn, dSae, k) };
+  const times: Record<TopKSelection, number[]> = { exact: [], int8: [] };
   for (let i = 0; i < reps + 2; i++) {
-    const t0 = performance.now();
-    await step.step({ x }, 1e-4);
-    if (i >= 2) times.push(performance.now() - t0);
+    for (const sel of i % 2 ? kinds : [...kinds].reverse()) {
+      const t0 = performance.now();
+      await runs[sel].step.step({ x }, 1e-4);
+      if (i >= 2) times[sel].push(performance.now() - t0);
+    }
   }
-  if (profilePrefix) console.error('profile:', (step as unknown as { sess: { endProfiling(): string } }).sess.endProfiling());
-  step.release();
-  const ms = median(times);
+  const p = runs.int8.params;
+  const sae = new Sae({ architecture: 'topk', dIn, dSae, k, hookName: 'bench' }, Object.fromEntries(p.names.map((n) => [n, p.get(n).data as Float32Array])));
+  const recall = await int8SelectionRecall(sae, x.data as Float32Array, batch);
+  for (const r of Object.values(runs)) r.step.release();
+  const auto = resolveSelection('auto', dSae, k);
+  const ms = { exact: median(times.exact), int8: median(times.int8) };
   return {
-    topk_sae_step_ms: ms,
-    topk_sae_train_tokens_per_s: batch / (ms / 1e3),
-    topk_sae_config: { batch, d_in: dIn, d_sae: dSae, k, optimizer: 'adam' },
+    topk_sae_step_ms: ms[auto],
+    topk_sae_train_tokens_per_s: batch / (ms[auto] / 1e3),
+    topk_sae_selection: auto,
+    topk_sae_train_tokens_per_s_exact: batch / (ms.exact / 1e3),
+    topk_sae_train_tokens_per_s_int8: batch / (ms.int8 / 1e3),
+    topk_sae_int8_over_exact: ms.exact / ms.int8,
+    topk_sae_int8_selection_recall: recall.recall,
+    topk_sae_int8_candidates: recall.candidates,
+    topk_sae_config: { batch, d_in: dIn, d_sae: dSae, k, optimizer: 'adam', steps_timed: reps },
     topk_sae_pytorch_anchor_tokens_per_s: 1332,
   };
 }

@@ -2,17 +2,25 @@
 import { benchMatmul, benchTopkSaeStep } from './engine.js';
 import { benchGpt2 } from './models.js';
 import { benchTopkTrainer } from './dictionaries.js';
+import { benchAllocator } from './allocator.js';
 import { writeResult } from './util.js';
+import { relaunchWithAllocatorEnv } from '../src/util/allocator.js';
 
 const groups: Record<string, () => Promise<void>> = {
-  engine: async () => writeResult('engine', { ...(await benchMatmul()), ...(await benchTopkSaeStep()) }),
+  engine: async () => writeResult('engine', { ...(await benchMatmul()), ...(await benchTopkSaeStep()), ...benchAllocator() }),
   models: async () => writeResult('models', await benchGpt2()),
   dictionaries: async () => writeResult('dictionaries', await benchTopkTrainer()),
 };
 
-const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-for (const name of wanted.length ? wanted : Object.keys(groups)) {
-  const run = groups[name];
-  if (!run) throw new Error(`unknown benchmark group "${name}"; have ${Object.keys(groups).join(', ')}`);
-  await run();
+// Benchmarks run the way the probity CLI runs: relaunched once with its allocator settings (src/util/allocator.ts).
+const relaunched = relaunchWithAllocatorEnv();
+if (relaunched) {
+  process.exitCode = await relaunched;
+} else {
+  const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  for (const name of wanted.length ? wanted : Object.keys(groups)) {
+    const run = groups[name];
+    if (!run) throw new Error(`unknown benchmark group "${name}"; have ${Object.keys(groups).join(', ')}`);
+    await run();
+  }
 }

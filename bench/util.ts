@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execSync } from 'node:child_process';
+import { ALLOCATOR_ENV } from '../src/util/allocator.js';
 
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -36,7 +37,9 @@ export function machine() {
   } catch {
     /* not a git checkout */
   }
-  return { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, commit, date: new Date().toISOString() };
+  // The allocator settings the probity CLI runs with (src/util/allocator.ts), as this process saw them.
+  const allocator = Object.fromEntries(Object.keys(ALLOCATOR_ENV).map((k) => [k, process.env[k] ?? null]));
+  return { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, commit, date: new Date().toISOString(), allocator };
 }
 
 export function writeResult(name: string, result: Record<string, unknown>): void {

@@ -14,3 +14,10 @@ export function numArg(name: string, min?: number, max?: number, int = false) {
 }
 
 export const intArg = (name: string, min?: number, max?: number) => numArg(name, min, max, true);
+
+export function choiceArg<T extends string>(name: string, choices: readonly T[]) {
+  return (v: string): T => {
+    if (!(choices as readonly string[]).includes(v)) throw new ProbityError('CLI_ARG', `--${name} is "${v}", expected one of ${choices.join(', ')}`);
+    return v as T;
+  };
+}

@@ -17,7 +17,9 @@ import type { ArchitectureName } from '../dictionaries/architectures/types.js';
 import { documents } from '../organism/corpus.js';
 import { ProbityError } from '../errors.js';
 import { progressBar } from './progress.js';
-import { intArg, numArg } from './args.js';
+import { choiceArg, intArg, numArg } from './args.js';
+import { int8SelectionRecall } from '../dictionaries/train/selection-recall.js';
+import { candidatesOf, resolveSelection } from '../dictionaries/architectures/topk-select.js';
 
 /** Token rows for harvesting/evaluation: the organism's own generated documents, or lines of a text file. */
 function tokenRows(model: Model, text: string | undefined, seed: number): { source: TokenSource; windows: () => WindowSource } {
@@ -80,6 +82,8 @@ export function registerSaeCommands(program: Command): void {
     .option('--seed <s>', 'seed (data and init)', intArg('seed', 0), 1)
     .option('--text <file>', 'token source: lines of a text file (default for the organism: its generated documents)')
     .option('--eval-tokens <n>', 'tokens for the final evaluation', intArg('eval-tokens', 1), 40_000)
+    .option('--selection <how>', 'topk: how training chooses the k latents: exact (float32), int8 (int8 ranking, exact re-scoring of candidates), auto (int8 for wide SAEs)', choiceArg('selection', ['exact', 'int8', 'auto']), 'auto')
+    .option('--candidates <n>', 'topk with --selection int8: latents re-scored exactly per token (default 1.5 k)', intArg('candidates', 1))
     .option('--no-baselines', 'skip PCA / k-means / random-dictionary baselines')
     .requiredOption('--out <dir>', 'output folder: store/, checkpoint, cfg.json + sae_weights.safetensors, metrics.json')
     .action(async (o) => {
@@ -97,7 +101,11 @@ export function registerSaeCommands(program: Command): void {
       bar = progressBar('train', steps, 'steps');
       const t0 = Date.now();
       const r = await trainSae(
-        { architecture: o.arch as ArchitectureName, dIn: store.d(o.hook), dSae: o.width, k: o.k, sparsityCoefficient: o.sparsity, hookName: o.hook, metadata: { model: model.source, tokens: o.tokens, seed: o.seed } },
+        {
+          architecture: o.arch as ArchitectureName, dIn: store.d(o.hook), dSae: o.width, k: o.k, sparsityCoefficient: o.sparsity, hookName: o.hook,
+          ...(o.arch === 'topk' ? { topkSelection: o.selection, topkCandidates: o.candidates } : {}),
+          metadata: { model: model.source, tokens: o.tokens, seed: o.seed },
+        },
         (async function* () {
           for await (const b of batches) yield b.x.data;
         })(),
@@ -110,8 +118,21 @@ export function registerSaeCommands(program: Command): void {
       bar.stop();
       saveSaeLens(r.sae, o.out);
       const trainSeconds = (Date.now() - t0) / 1000;
+      // Int8 selection is an approximation of the training step: measure it on this run's activations.
+      let selection: Record<string, unknown> | undefined;
+      if (o.arch === 'topk') {
+        const how = resolveSelection(o.selection, o.width, o.k, o.candidates);
+        selection = { requested: o.selection, how, candidates: how === 'int8' ? candidatesOf(o.k, o.candidates) : undefined };
+        if (how === 'int8') {
+          const probe = store.batches({ hook: o.hook, batchSize: Math.min(4096, store.tokens), seed: o.seed + 1, epochs: 1, dropLast: true });
+          for await (const b of probe) {
+            selection.recall_vs_exact = await int8SelectionRecall(r.sae, b.x.data, b.x.dims[0]);
+            break;
+          }
+        }
+      }
       const res = await evalAndWrite(model, r.sae, { tokens: o.evalTokens, baselines: o.baselines, text: o.text, seed: o.seed, out: path.join(o.out, 'metrics.json') }, {
-        training: { steps, tokens: r.tokens, batch: o.batch, lr: o.lr, seconds_this_run: trainSeconds, harvested_tokens: store.tokens },
+        training: { steps, tokens: r.tokens, batch: o.batch, lr: o.lr, seconds_this_run: trainSeconds, harvested_tokens: store.tokens, ...(selection ? { selection } : {}) },
       });
       process.stdout.write(JSON.stringify({ out: o.out, metrics: res.metrics }, null, 2) + '\n');
     });

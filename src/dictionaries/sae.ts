@@ -53,6 +53,13 @@ export function normalizeConfig(c: SaeConfigInput): SaeConfig {
     bad('outputScale', c.outputScale, `inputScale (${inputScale}) when b_dec is subtracted from the input`);
   }
   if (typeof c.hookName !== 'string') bad('hookName', c.hookName, 'a string');
+  if (c.topkSelection !== undefined) {
+    if (!['exact', 'int8', 'auto'].includes(c.topkSelection)) bad('topkSelection', c.topkSelection, '"exact", "int8" or "auto"');
+    if (arch.name !== 'topk') bad('topkSelection', c.topkSelection, `unset for architecture ${arch.name} (it applies to topk)`);
+  }
+  if (c.topkCandidates !== undefined && (!isPosInt(c.topkCandidates) || c.topkCandidates < (c.k ?? 1) || c.topkCandidates > c.dSae)) {
+    bad('topkCandidates', c.topkCandidates, `an integer from k (${c.k}) to dSae (${c.dSae})`);
+  }
   const cfg: SaeConfig = { ...c, architecture: arch.name, dOut, applyBDecToInput, inputScale };
   for (const k of Object.keys(cfg) as (keyof SaeConfig)[]) if (cfg[k] === undefined) delete cfg[k];
   if (cfg.outputScale === cfg.inputScale) delete cfg.outputScale;

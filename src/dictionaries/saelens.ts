@@ -156,6 +156,8 @@ export function configFromSaeLens(raw: Json, cfgPath = SAE_CFG_FILENAME): SaeCon
     initThreshold: num('probity.initThreshold', probity?.initThreshold ?? raw.jumprelu_init_threshold),
     auxK: num('probity.auxK', probity?.auxK),
     auxKCoefficient: num('probity.auxKCoefficient', probity?.auxKCoefficient ?? raw.aux_loss_coefficient),
+    topkSelection: probity?.topkSelection as SaeConfigInput['topkSelection'], // checked by normalizeConfig
+    topkCandidates: num('probity.topkCandidates', probity?.topkCandidates),
     applyBDecToInput: applyBDecToInput as boolean,
     inputScale,
     hookName: hookName as string,
@@ -282,7 +284,7 @@ export function configToSaeLens(sae: Sae): Json {
     out.hook_head_index_out = null;
   }
   const probity: Json = { architecture: c.architecture };
-  for (const key of ['k', 'sparsityCoefficient', 'bandwidth', 'initThreshold', 'auxK', 'auxKCoefficient', 'outHookName', 'metadata'] as const) {
+  for (const key of ['k', 'sparsityCoefficient', 'bandwidth', 'initThreshold', 'auxK', 'auxKCoefficient', 'topkSelection', 'topkCandidates', 'outHookName', 'metadata'] as const) {
     if (c[key] !== undefined) probity[key] = c[key];
   }
   out.probity = probity;

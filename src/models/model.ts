@@ -200,13 +200,9 @@ export class Model {
       } else if (name.startsWith('cut.')) feeds[name] = cutValues[name.slice(4)];
     }
     for (const [name, v] of ivFeeds) feeds[name] = typeof v === 'function' ? v({ T: inp.T, past: inp.P }) : v;
-    // Logits are the largest output ([B, T, V]); let ORT write them into our buffer instead of copying them out.
-    const into: Record<string, NDArray> = {};
-    if (bo.logits !== 'none') {
-      const T = bo.logits === 'last' ? 1 : inp.T;
-      into.logits = new NDArray(new Float32Array(inp.B * T * this.spec.vocab), [inp.B, T, this.spec.vocab]);
-    }
-    return sess.run(feeds, undefined, into);
+    // No preallocated logits buffer: onnxruntime-node copies every output into a fresh buffer anyway (even a
+    // preallocated one), so a buffer of ours would only add a second [B, T, V] allocation per call.
+    return sess.run(feeds);
   }
 
   /** Activations at the named hooks (only those are computed as outputs), plus logits. */

@@ -46,7 +46,7 @@ const META = { model_name: 'tiny-gpt2', context_size: 16, dataset_path: 'synthet
 
 const ROUND_TRIPS: { cfg: SaeConfigInput; saeLensArch: string }[] = [
   { cfg: { architecture: 'standard', dIn: 6, dSae: 10, hookName: 'blocks.1.hook_resid_pre', sparsityCoefficient: 0.5, metadata: META }, saeLensArch: 'standard' },
-  { cfg: { architecture: 'topk', dIn: 6, dSae: 10, k: 3, hookName: 'blocks.0.hook_mlp_out', auxK: 4, auxKCoefficient: 0.1 }, saeLensArch: 'topk' },
+  { cfg: { architecture: 'topk', dIn: 6, dSae: 10, k: 3, hookName: 'blocks.0.hook_mlp_out', auxK: 4, auxKCoefficient: 0.1, topkSelection: 'int8', topkCandidates: 5 }, saeLensArch: 'topk' },
   { cfg: { architecture: 'batchtopk', dIn: 6, dSae: 10, k: 2, hookName: 'blocks.0.hook_resid_post', metadata: META }, saeLensArch: 'jumprelu' },
   { cfg: { architecture: 'jumprelu', dIn: 6, dSae: 10, hookName: 'blocks.0.hook_resid_post', bandwidth: 0.01, sparsityCoefficient: 2 }, saeLensArch: 'jumprelu' },
   { cfg: { architecture: 'gated', dIn: 6, dSae: 10, hookName: 'blocks.1.attn.hook_z', applyBDecToInput: false }, saeLensArch: 'gated' },

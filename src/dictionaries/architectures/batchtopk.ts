@@ -48,7 +48,7 @@ export const batchtopk: SaeArchitecture = {
     if (typeof B !== 'number') throw new ProbityError('SAE_BATCH_STATIC', `batchtopk training needs a static batch size, x has shape ${show(x.shape)}`);
     const S = cfg.dSae;
     const N = B * requireK(cfg);
-    const b_eff = effectiveBias({ W_encT: p.W_encT, b_enc: p.b_enc, W_dec: p.W_dec, b_dec: p.b_dec }, cfg.applyBDecToInput);
+    const b_eff = effectiveBias({ W_encT: p.W_encT, b_enc: p.b_enc, b_dec: p.b_dec }, cfg.applyBDecToInput);
     const pre = op.gemm(op.stopGradient(x), op.stopGradient(p.W_encT), { transB: true }, op.stopGradient(b_eff)); // [B, S]
     const [vals, flatIdx] = op.topk(op.reshape(op.relu(pre), [B * S]), N, -1); // [N]
     const rows = op.div(flatIdx, S); // token of each kept entry

@@ -79,12 +79,12 @@ export function rowNorms(W: Tensor): Tensor {
 
 /** postUpdate: rescale every row to unit norm. */
 export function unitRows(W: Tensor): Tensor {
-  return op.div(W, op.sqrt(op.reduceSum(op.mul(W, W), -1, true)));
+  return op.div(W, op.sqrt(op.reduceSumSquare(W, -1, true)));
 }
 
 /** gradTransform: remove from each row's gradient its component along the row (Gao et al. 2024; Bricken et al. 2023). */
 export function removeParallel(g: Tensor, W: Tensor): Tensor {
-  const along = op.div(op.reduceSum(op.mul(g, W), -1, true), op.reduceSum(op.mul(W, W), -1, true));
+  const along = op.div(op.reduceSum(op.mul(g, W), -1, true), op.reduceSumSquare(W, -1, true));
   return op.sub(g, op.mul(along, W));
 }
 

@@ -8,6 +8,7 @@
 // Dims: B batch, D d_in, S d_sae, K k, Do d_out.
 import type { Tensor } from '../../engine/graph/graph.js';
 import * as op from '../../engine/ops/index.js';
+import { selectTopK, type TopKSelection } from './topk-select.js';
 
 export interface TopKParams {
   /** [S, D]: encoder rows, one per latent (SAELens stores the transpose, W_enc [D, S]). */
@@ -21,7 +22,7 @@ export interface TopKForward {
   idx: Tensor; // [B, K] int64
   acts: Tensor; // [B, K] post-ReLU values of the chosen latents
   xhat: Tensor; // [B, D]
-  pre: Tensor; // [B, S] pre-activations (no gradient; for AuxK and statistics)
+  pre: Tensor; // [B, S] pre-activations (no gradient; for AuxK and statistics; approximate under 'int8' selection)
   b_eff: Tensor; // [S] effective encoder bias (b_dec folded in when applied to the input)
 }
 
@@ -40,20 +41,25 @@ export function withSparseEncoderGrad(vals: Tensor, idx: Tensor, W_encT: Tensor,
 }
 
 /** Pre-activations of the k chosen latents, with a sparse hand-written gradient for W_encT and b_eff. */
-function sparseEncode(W_encT: Tensor, b_eff: Tensor, x: Tensor, k: number) {
-  const pre = op.gemm(op.stopGradient(x), op.stopGradient(W_encT), { transB: true }, op.stopGradient(b_eff)); // [B, S]
-  const [vals, idx] = op.topk(pre, k, -1); // [B, K]
+function sparseEncode(W_encT: Tensor, b_eff: Tensor, x: Tensor, k: number, sel: SelectionOptions) {
+  const { pre, idx, vals } = selectTopK(op.stopGradient(W_encT), op.stopGradient(b_eff), op.stopGradient(x), k, sel.selection, sel.candidates);
   return { pre, idx, vals: withSparseEncoderGrad(vals, idx, W_encT, b_eff, x) };
 }
 
 /** Effective encoder bias: b_enc - W_encT b_dec when b_dec is subtracted from the input, else b_enc. */
-export function effectiveBias(p: TopKParams, applyBDecToInput = true): Tensor {
+export function effectiveBias(p: Pick<TopKParams, 'W_encT' | 'b_enc' | 'b_dec'>, applyBDecToInput = true): Tensor {
   return applyBDecToInput ? op.sub(p.b_enc, op.squeeze(op.matmul(p.W_encT, op.unsqueeze(p.b_dec, -1)), -1)) : p.b_enc; // [S]
 }
 
-export function topkForward(p: TopKParams, x: Tensor, k: number, applyBDecToInput = true): TopKForward {
+export interface SelectionOptions {
+  /** How the k latents are chosen (topk-select.ts); default 'exact'. */
+  selection?: TopKSelection;
+  candidates?: number;
+}
+
+export function topkForward(p: TopKParams, x: Tensor, k: number, applyBDecToInput = true, sel: SelectionOptions = {}): TopKForward {
   const b_eff = effectiveBias(p, applyBDecToInput);
-  const { pre, idx, vals } = sparseEncode(p.W_encT, b_eff, x, k);
+  const { pre, idx, vals } = sparseEncode(p.W_encT, b_eff, x, k, sel);
   const acts = op.relu(vals); // [B, K]
   const dec = op.gather(p.W_dec, idx); // [B, K, Do]
   const xhat = op.add(op.squeeze(op.matmul(op.unsqueeze(acts, 1), dec), 1), p.b_dec); // [B, Do]

@@ -7,6 +7,7 @@ import type { Tensor } from '../../engine/graph/graph.js';
 import * as op from '../../engine/ops/index.js';
 import { auxKCoefficientOf, auxKLoss, auxKOf, centered, decodeCode, fveMetric, hostCentered, hostPre, l0Metric, linearParams, mseLoss, preActs, removeParallel, requireK, sparseFiring, unitRows, zeros } from './common.js';
 import { topkForward } from './topk-core.js';
+import { resolveSelection } from './topk-select.js';
 import { topKIndices } from '../metrics/index.js';
 import type { GraphCode, HostCode, SaeArchitecture } from './types.js';
 
@@ -24,7 +25,8 @@ export const topk: SaeArchitecture = {
   },
   decode: (p, code) => decodeCode(p, code),
   loss(p, x, target, cfg, s) {
-    const f = topkForward({ W_encT: p.W_encT, b_enc: p.b_enc, W_dec: p.W_dec, b_dec: p.b_dec }, x, requireK(cfg), cfg.applyBDecToInput);
+    const sel = { selection: resolveSelection(cfg.topkSelection, cfg.dSae, requireK(cfg), cfg.topkCandidates), candidates: cfg.topkCandidates };
+    const f = topkForward({ W_encT: p.W_encT, b_enc: p.b_enc, W_dec: p.W_dec, b_dec: p.b_dec }, x, requireK(cfg), cfg.applyBDecToInput, sel);
     const mse = mseLoss(f.xhat, target);
     const metrics: Record<string, Tensor> = { mse, l0: l0Metric(f.acts), fve: fveMetric(f.xhat, target) };
     let loss = mse;

@@ -30,6 +30,13 @@ export interface SaeConfig {
   /** TopK / BatchTopK: AuxK latents and weight for dead-latent revival (Gao et al. 2024). */
   auxK?: number;
   auxKCoefficient?: number;
+  /**
+   * TopK training only: how the k latents are chosen in the training step (topk-select.ts). 'exact' is the float32
+   * definition; 'int8' ranks with an int8 GEMM and re-scores `topkCandidates` latents exactly; 'auto' (default) is
+   * int8 for wide SAEs, where it is faster. Encoding, evaluation and saved weights are always float32 and exact.
+   */
+  topkSelection?: 'exact' | 'int8' | 'auto';
+  topkCandidates?: number;
   /** Subtract b_dec from the input before encoding (SAELens `apply_b_dec_to_input`). Needs dOut = dIn. */
   applyBDecToInput: boolean;
   /** Input scaling not yet folded in: x is multiplied by this before encoding (1 = none). */

@@ -1,9 +1,10 @@
 // Element types the engine uses, their ONNX ids and typed-array containers.
-export type DType = 'float32' | 'float64' | 'float16' | 'int64' | 'int32' | 'bool' | 'uint8';
+export type DType = 'float32' | 'float64' | 'float16' | 'int64' | 'int32' | 'bool' | 'uint8' | 'int8';
 
 export const ONNX_ELEM: Record<DType, number> = {
   float32: 1,
   uint8: 2,
+  int8: 3,
   int32: 6,
   int64: 7,
   bool: 9,
@@ -17,7 +18,8 @@ export type TypedArray =
   | Uint16Array
   | BigInt64Array
   | Int32Array
-  | Uint8Array;
+  | Uint8Array
+  | Int8Array;
 
 export function isFloat(d: DType): boolean {
   return d === 'float32' || d === 'float64' || d === 'float16';
@@ -38,6 +40,8 @@ export function allocate(dtype: DType, n: number): TypedArray {
     case 'bool':
     case 'uint8':
       return new Uint8Array(n);
+    case 'int8':
+      return new Int8Array(n);
   }
 }
 
@@ -48,5 +52,6 @@ export function dtypeOf(a: TypedArray): DType {
   if (a instanceof BigInt64Array) return 'int64';
   if (a instanceof Int32Array) return 'int32';
   if (a instanceof Uint16Array) return 'float16';
+  if (a instanceof Int8Array) return 'int8';
   return 'uint8';
 }

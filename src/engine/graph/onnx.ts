@@ -79,7 +79,8 @@ export function toOnnx(g: Graph): Uint8Array {
   const model = onnx.ModelProto.create({
     irVersion: IR_VERSION,
     producerName: 'probity',
-    opsetImport: [{ domain: '', version: OPSET }],
+    // onnxruntime's contrib ops (com.microsoft) are imported only when a graph uses one.
+    opsetImport: [{ domain: '', version: OPSET }, ...(nodes.some((n) => n.domain === 'com.microsoft') ? [{ domain: 'com.microsoft', version: 1 }] : [])],
     graph,
   });
   return onnx.ModelProto.encode(model).finish();

@@ -10,6 +10,7 @@ import * as I from './indexing.js';
 import * as SM from './softmax.js';
 import * as N from './norm.js';
 import * as C from './custom.js';
+import * as Q from './quantized.js';
 
 export const OPS = {
   Add: E.Add, Sub: E.Sub, Mul: E.Mul, Div: E.Div, Pow: E.Pow, Max: E.Max, Min: E.Min,
@@ -19,7 +20,7 @@ export const OPS = {
   Relu: U.Relu, Abs: U.Abs, Sin: U.Sin, Cos: U.Cos, Sign: U.Sign, Floor: U.Floor, Erf: U.Erf,
   Identity: U.Identity, StopGradient: U.StopGradient, Gelu: U.Gelu, Cast: U.Cast,
   MatMul: M.MatMul, Gemm: M.Gemm,
-  ReduceSum: R.ReduceSum, ReduceMean: R.ReduceMean, ReduceMax: R.ReduceMax, ReduceProd: R.ReduceProd,
+  ReduceSum: R.ReduceSum, ReduceSumSquare: R.ReduceSumSquare, ReduceMean: R.ReduceMean, ReduceMax: R.ReduceMax, ReduceProd: R.ReduceProd,
   Shape: S.ShapeOp, MulInt: S.MulInt, Reshape: S.Reshape, Transpose: S.Transpose,
   Unsqueeze: S.Unsqueeze, Squeeze: S.Squeeze, Expand: S.Expand, Concat: S.Concat, Split: S.Split, Slice: S.Slice,
   Pad: S.Pad, Range: S.Range, ConstantOfShape: S.ConstantOfShape,
@@ -28,6 +29,7 @@ export const OPS = {
   Softmax: SM.Softmax, LogSoftmax: SM.LogSoftmax,
   LayerNormalization: N.LayerNormalization,
   CustomVjp: C.CustomVjp,
+  QuantizeLinear: Q.QuantizeLinear, DynamicQuantizeMatMul: Q.DynamicQuantizeMatMul,
 } satisfies Record<string, OpDef>;
 
 export type OpName = keyof typeof OPS;
@@ -38,6 +40,7 @@ export * from './matmul.js';
 export * from './reduce.js';
 export * from './shape-ops.js';
 export * from './indexing.js';
+export * from './quantized.js';
 export * from './softmax.js';
 export * from './norm.js';
 export * from './custom.js';

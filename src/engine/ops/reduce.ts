@@ -3,7 +3,7 @@ import type { Node, Tensor } from '../graph/graph.js';
 import { normAxis, ShapeError, type Dim } from '../graph/shape.js';
 import { emit, intAttr, type OpDef } from './def.js';
 import { constInts } from './util.js';
-import { div, equal, where } from './elementwise.js';
+import { div, equal, mul, where } from './elementwise.js';
 import { cast } from './unary.js';
 import { expandLike, shapeOf, unsqueeze } from './shape-ops.js';
 import { gather } from './indexing.js';
@@ -39,6 +39,11 @@ export function reducedCount(x: Tensor, axes: number[]): Tensor {
 }
 
 export const ReduceSum: OpDef = { infer: reduceInfer('ReduceSum'), vjp: (n, [d]) => [spread(n, d!), null] };
+/** sum(x^2) in one pass (no x^2 tensor written): squared norms of gradients and decoder rows are memory-bound. */
+export const ReduceSumSquare: OpDef = {
+  infer: reduceInfer('ReduceSumSquare'),
+  vjp: (n, [d]) => [mul(spread(n, d!), mul(n.inputs[0] as Tensor, 2)), null],
+};
 export const ReduceMean: OpDef = {
   infer: reduceInfer('ReduceMean'),
   vjp: (n, [d]) => {
@@ -65,3 +70,4 @@ const reducer = (op: string, def: OpDef) => (x: Tensor, axes: number | number[],
 export const reduceSum = reducer('ReduceSum', ReduceSum);
 export const reduceMean = reducer('ReduceMean', ReduceMean);
 export const reduceMax = reducer('ReduceMax', ReduceMax);
+export const reduceSumSquare = reducer('ReduceSumSquare', ReduceSumSquare);

@@ -1,7 +1,7 @@
 // Optimizers written as graph fragments, so forward + backward + update is one ONNX graph and one ORT call.
 // Scalars that change every step (learning rate, bias corrections) are graph inputs: no recompilation per step.
 import type { Tensor } from '../graph/graph.js';
-import { add, div, mul, reduceSum, sqrt, sub, minimum } from '../ops/index.js';
+import { add, div, mul, reduceSumSquare, sqrt, sub, minimum } from '../ops/index.js';
 
 export interface SGDConfig {
   kind: 'sgd';
@@ -69,7 +69,7 @@ export function update(
 
 /** Global L2 norm of all gradients, and the gradients scaled so that norm is at most maxNorm. */
 export function clipByGlobalNorm(grads: Tensor[], maxNorm: number | null): { grads: Tensor[]; norm: Tensor } {
-  const sq = grads.map((g) => reduceSum(mul(g, g), g.shape.map((_, i) => i), false));
+  const sq = grads.map((g) => reduceSumSquare(g, g.shape.map((_, i) => i), false));
   const norm = sqrt(sq.reduce((a, b) => add(a, b)));
   if (maxNorm === null) return { grads, norm };
   const scale = minimum(div(maxNorm, add(norm, 1e-6)), 1);

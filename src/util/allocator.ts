@@ -1,0 +1,47 @@
+// Allocator settings for the probity process, applied by relaunching once with them in the environment.
+//
+// Why: onnxruntime-node copies every graph output into a fresh ArrayBuffer (its binding has no zero-copy path for CPU
+// outputs, even for preallocated ones). glibc serves blocks above its mmap threshold (at most 32 MiB) with fresh
+// mmap pages, so each large output costs page faults and kernel zeroing on top of the copy, and the freed block goes
+// straight back to the kernel. A training step of a 768 -> 12288 SAE returns six 37.7 MB tensors (parameters and Adam
+// state); a GPT-2-small forward returns 206 MB of logits. Serving large blocks from the heap and not trimming it
+// makes those copies reuse warm memory. `npm run bench` measures the effect on an SAE step in child processes with
+// and without these settings (bench/results/engine.json: allocator_*).
+// glibc reads these variables only at process start, hence the relaunch. Elsewhere (musl, macOS) they are inert.
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+
+export const ALLOCATOR_ENV: Readonly<Record<string, string>> = {
+  MALLOC_MMAP_THRESHOLD_: String(2 ** 30), // blocks below 1 GiB come from the heap (reused, no fresh pages)
+  MALLOC_TRIM_THRESHOLD_: String(2 ** 32), // and freed heap memory is kept for the next step
+};
+
+/** Whether this process runs without the allocator settings and may relaunch (PROBITY_RELAUNCH=0 opts out). */
+export function shouldRelaunch(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.PROBITY_RELAUNCH === '0' || process.platform !== 'linux') return false;
+  return Object.keys(ALLOCATOR_ENV).some((k) => env[k] === undefined);
+}
+
+/**
+ * Relaunch this script (same node, flags and arguments) with ALLOCATOR_ENV added, inheriting stdio; signals sent to
+ * this process are passed on. Resolves with the exit code to use; null when no relaunch is needed. Variables the
+ * user already set are kept.
+ */
+export function relaunchWithAllocatorEnv(): Promise<number> | null {
+  if (!shouldRelaunch()) return null;
+  const env = { ...ALLOCATOR_ENV, ...process.env };
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env });
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  const forward = (s: NodeJS.Signals) => child.kill(s);
+  for (const s of signals) process.on(s, forward);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      for (const s of signals) process.off(s, forward);
+      if (signal) {
+        process.kill(process.pid, signal); // die the same way the child did
+        resolve(128 + (os.constants.signals[signal] ?? 1));
+      } else resolve(code ?? 1);
+    });
+  });
+}

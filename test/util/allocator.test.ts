@@ -1,0 +1,49 @@
+// The relaunch that applies probity's allocator settings: the child sees them, the exit code passes through, and
+// PROBITY_RELAUNCH=0 or settings the user chose already are respected.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ALLOCATOR_ENV, shouldRelaunch } from '../../src/util/allocator.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const moduleUrl = pathToFileURL(path.join(here, '../../src/util/allocator.js')).href;
+
+function runScript(env: NodeJS.ProcessEnv) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probity-alloc-'));
+  const file = path.join(dir, 'child.mjs');
+  fs.writeFileSync(
+    file,
+    `import { relaunchWithAllocatorEnv } from ${JSON.stringify(moduleUrl)};
+const r = relaunchWithAllocatorEnv();
+if (r) process.exitCode = await r;
+else { console.log(JSON.stringify({ mmap: process.env.MALLOC_MMAP_THRESHOLD_ ?? null, pid: process.pid })); process.exitCode = 7; }
+`,
+  );
+  const clean = { ...process.env };
+  for (const k of Object.keys(ALLOCATOR_ENV)) delete clean[k];
+  const res = spawnSync(process.execPath, [file, '--some-arg'], { env: { ...clean, ...env }, encoding: 'utf8' });
+  fs.rmSync(dir, { recursive: true, force: true });
+  return res;
+}
+
+test('relaunch: the child runs with the allocator settings and its exit code passes through', { skip: process.platform !== 'linux' && 'glibc settings apply on Linux only' }, () => {
+  const res = runScript({});
+  assert.equal(res.status, 7, res.stderr);
+  const out = JSON.parse(res.stdout.trim());
+  assert.equal(out.mmap, ALLOCATOR_ENV.MALLOC_MMAP_THRESHOLD_);
+  assert.notEqual(out.pid, res.pid, 'expected the printing process to be a relaunched child');
+});
+
+test('relaunch: PROBITY_RELAUNCH=0 and user-set values are respected', { skip: process.platform !== 'linux' && 'glibc settings apply on Linux only' }, () => {
+  const off = runScript({ PROBITY_RELAUNCH: '0' });
+  assert.equal(off.status, 7, off.stderr);
+  assert.equal(JSON.parse(off.stdout.trim()).mmap, null);
+  const mine = runScript({ MALLOC_MMAP_THRESHOLD_: '12345' });
+  assert.equal(JSON.parse(mine.stdout.trim()).mmap, '12345');
+  assert.equal(shouldRelaunch({ ...ALLOCATOR_ENV }), false);
+  assert.equal(shouldRelaunch({ PROBITY_RELAUNCH: '0' }), false);
+});
