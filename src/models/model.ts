@@ -53,6 +53,8 @@ export class Model {
     readonly source: string,
   ) {
     this.hookNames = hookNames(spec);
+    const env = process.env.PROBITY_PREPACK;
+    this.prepackWeights = env !== undefined && env !== '' ? env !== '0' : weights.paramCount * 4 <= 2 ** 31;
   }
 
   get padId(): number {
@@ -171,11 +173,18 @@ export class Model {
   /** Compiled graphs without interventions, by structure: generation asks for the same one at every token. */
   private plain = new Map<string, Promise<{ sess: CompiledGraph; inputs: string[] }>>();
 
+  /**
+   * Whether those cached graphs hold the weights as constants ORT prepacks (faster GEMMs; one packed copy of the
+   * weights per cached graph structure). Default: on for models up to 2 GiB of float32 weights; PROBITY_PREPACK=0|1
+   * overrides. Graphs with interventions always take weights as inputs (they are built per call).
+   */
+  prepackWeights: boolean;
+
   private async graphFor(bo: BuildOptions): Promise<{ sess: CompiledGraph; inputs: string[]; feeds: Map<string, FeedValue> }> {
     const plain = Object.values(bo.interventions).every((l) => l.length === 0);
-    const key = JSON.stringify([bo.withPast, bo.logits, [...bo.cache], [...bo.cutInputs], bo.stopAt ?? null, this.session]);
+    const key = JSON.stringify([bo.withPast, bo.logits, [...bo.cache], [...bo.cutInputs], bo.stopAt ?? null, this.session, this.prepackWeights]);
     const build = async () => {
-      const ctx = new BuildContext(this.spec, this.weights, bo);
+      const ctx = new BuildContext(this.spec, this.weights, { ...bo, constantWeights: plain && this.prepackWeights });
       (this.spec.arch === 'llama' ? buildLlama : buildGpt2)(ctx);
       return { sess: await compile(ctx.g, this.session), inputs: ctx.g.inputs.map((t) => t.name), feeds: ctx.feeds };
     };

@@ -64,6 +64,11 @@ export class Graph {
   readonly inputs: Tensor[] = [];
   readonly outputs: Tensor[] = [];
   readonly constants: Tensor[] = [];
+  /**
+   * Constants whose bytes stay outside the ONNX model (initializers with external data, handed to ORT in memory):
+   * ORT can prepack them for its GEMMs like any initializer, and the model bytes stay small to hash and cache.
+   */
+  readonly externals: Tensor[] = [];
   private counter = 0;
   private names = new Set<string>();
   private scalarCache = new Map<string, Tensor>();
@@ -90,6 +95,15 @@ export class Graph {
   constant(value: TypedArray, dtype: DType, shape: Shape, name = 'const'): Tensor {
     const t = new Tensor(this, this.fresh(name), dtype, [...shape], undefined, value);
     this.constants.push(t);
+    return t;
+  }
+
+  /** A constant whose data stays in `value` (not copied into the model bytes; see `externals`). Name must be unique. */
+  external(name: string, value: TypedArray, dtype: DType, shape: Shape): Tensor {
+    if (this.names.has(name)) throw new ProbityError('GRAPH_NAME', `graph name "${name}" is already used`);
+    this.names.add(name);
+    const t = new Tensor(this, name, dtype, [...shape], undefined, value);
+    this.externals.push(t);
     return t;
   }
 

@@ -16,6 +16,20 @@ function tensorProto(name: string, dtype: Tensor['dtype'], dims: readonly number
   return onnx.TensorProto.create({ name, dataType: ONNX_ELEM[dtype], dims: [...dims], rawData: bytesOf(data) });
 }
 
+/** The in-memory "file" an external constant's bytes are handed to ORT under (session.ts passes the data). */
+export function externalPath(t: Tensor): string {
+  return `${t.name}.bin`;
+}
+
+function externalProto(t: Tensor) {
+  const length = String(t.constValue!.byteLength);
+  return onnx.TensorProto.create({
+    name: t.name, dataType: ONNX_ELEM[t.dtype], dims: [...(t.shape as number[])],
+    dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+    externalData: [{ key: 'location', value: externalPath(t) }, { key: 'offset', value: '0' }, { key: 'length', value: length }],
+  });
+}
+
 function attribute(name: string, v: Attr) {
   const A = onnx.AttributeProto.AttributeType;
   if (typeof v === 'number') return onnx.AttributeProto.create({ name, type: A.INT, i: v });
@@ -74,7 +88,10 @@ export function toOnnx(g: Graph): Uint8Array {
     // Every declared input stays, used or not, so feeds never depend on what the optimiser kept.
     input: g.inputs.map((t) => valueInfo(t, true)),
     output: g.outputs.map((t) => valueInfo(t, false)),
-    initializer: g.constants.filter((c) => needed.has(c)).map((c) => tensorProto(c.name, c.dtype, c.shape as number[], c.constValue!)),
+    initializer: [
+      ...g.constants.filter((c) => needed.has(c)).map((c) => tensorProto(c.name, c.dtype, c.shape as number[], c.constValue!)),
+      ...g.externals.filter((c) => needed.has(c)).map((c) => externalProto(c)),
+    ],
   });
   const model = onnx.ModelProto.create({
     irVersion: IR_VERSION,

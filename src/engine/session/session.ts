@@ -5,7 +5,7 @@ import os from 'node:os';
 import ort from 'onnxruntime-node';
 import { ProbityError, show } from '../../errors.js';
 import type { Graph, Tensor } from '../graph/graph.js';
-import { toOnnx } from '../graph/onnx.js';
+import { externalPath, toOnnx } from '../graph/onnx.js';
 import { NDArray } from '../ndarray.js';
 import { allocate } from '../graph/dtype.js';
 
@@ -113,6 +113,18 @@ export class CompiledGraph {
 
 const cache = new Map<string, Promise<CompiledGraph>>();
 
+const bufferIds = new WeakMap<ArrayBufferLike, number>();
+let nextBufferId = 1;
+function bufferId(b: ArrayBufferLike): number {
+  let id = bufferIds.get(b);
+  if (id === undefined) bufferIds.set(b, (id = nextBufferId++));
+  return id;
+}
+
+function bytesOf(a: NonNullable<Tensor['constValue']>): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
 /** PROBITY_PROVIDER=cuda|webgpu selects another ORT execution provider (CUDA needs the opt-in install, see README). */
 export function defaultProvider(): Provider {
   const p = process.env.PROBITY_PROVIDER;
@@ -129,7 +141,11 @@ export async function compile(graph: Graph, opts: SessionOptions = {}): Promise<
   const threads = opts.threads ?? (Number(process.env.PROBITY_THREADS) || os.availableParallelism());
   // ORT's worker threads spin while waiting; on a machine shared with other work that turns into lost time.
   const spin = process.env.PROBITY_SPIN !== '0';
-  const key = createHash('sha256').update(bytes).update(`|${provider}|${threads}|${spin}|${opts.profilePrefix ?? ''}`).digest('hex');
+  const externals = graph.externals.map((t) => ({ path: externalPath(t), data: bytesOf(t.constValue!) }));
+  // External constants are identified by the memory they live in (the bytes name only their sizes).
+  const hash = createHash('sha256').update(bytes).update(`|${provider}|${threads}|${spin}|${opts.profilePrefix ?? ''}`);
+  for (const e of externals) hash.update(`|${e.path}:${bufferId(e.data.buffer)}:${e.data.byteOffset}:${e.data.byteLength}`);
+  const key = hash.digest('hex');
   const hit = cache.get(key);
   if (hit) return hit;
   const made = (async () => {
@@ -140,6 +156,7 @@ export async function compile(graph: Graph, opts: SessionOptions = {}): Promise<
       graphOptimizationLevel: 'all',
       logSeverityLevel: 3,
       ...(opts.profilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profilePrefix } : {}),
+      ...(externals.length ? { externalData: externals } : {}),
       ...(spin ? {} : { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } }),
     });
     const sig = (t: Tensor): Signature => ({ name: t.name, dtype: t.dtype, shape: t.shape });

@@ -29,6 +29,12 @@ export interface BuildOptions {
   cutInputs: ReadonlySet<string>;
   /** If set, the graph ends at this hook: its value is the output `cut.<name>`. */
   stopAt?: string;
+  /**
+   * Weights as constants whose bytes stay in the weight store (Graph.external) instead of graph inputs: ORT then
+   * prepacks them for its GEMMs (measured 10-18% on stacks of 1024x768 matmuls), at the cost of one packed copy of
+   * the weights per compiled session. Model uses it for its cached graphs without interventions.
+   */
+  constantWeights?: boolean;
 }
 
 export class BuildContext {
@@ -66,14 +72,18 @@ export class BuildContext {
 
   private external?: (name: string) => Tensor;
 
-  /** A weight, declared as a graph input `w.<name>` with its stored dims. */
+  /** A weight `w.<name>` with its stored dims: a graph input, or a constant kept in the store (`constantWeights`). */
   w(name: string): Tensor {
     if (this.external) return this.external(name);
     const full = `w.${name}`;
     const known = this.g.inputs.find((t) => t.name === full);
     if (known) return known;
+    const known2 = this.g.externals.find((t) => t.name === full);
+    if (known2) return known2;
     if (!this.weights.has(name)) throw new ProbityError('WEIGHT_MISSING', `model weight "${name}" is missing`);
-    return this.g.input(full, 'float32', [...this.weights.get(name).dims]);
+    const w = this.weights.get(name);
+    if (this.opts.constantWeights) return this.g.external(full, w.data, 'float32', [...w.dims]);
+    return this.g.input(full, 'float32', [...w.dims]);
   }
 
   /** x @ W (+ b) for a weight in either layout; ORT fuses the transpose into the matmul. */
