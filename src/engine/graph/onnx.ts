@@ -8,7 +8,7 @@ const { onnx } = onnxProto;
 export const OPSET = 20;
 const IR_VERSION = 9;
 
-function bytesOf(a: TypedArray): Uint8Array {
+export function bytesOf(a: TypedArray): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 

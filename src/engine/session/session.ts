@@ -5,7 +5,7 @@ import os from 'node:os';
 import ort from 'onnxruntime-node';
 import { ProbityError, show } from '../../errors.js';
 import type { Graph, Tensor } from '../graph/graph.js';
-import { externalPath, toOnnx } from '../graph/onnx.js';
+import { bytesOf, externalPath, toOnnx } from '../graph/onnx.js';
 import { NDArray } from '../ndarray.js';
 import { allocate } from '../graph/dtype.js';
 
@@ -121,9 +121,6 @@ function bufferId(b: ArrayBufferLike): number {
   return id;
 }
 
-function bytesOf(a: NonNullable<Tensor['constValue']>): Uint8Array {
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-}
 
 /** PROBITY_PROVIDER=cuda|webgpu selects another ORT execution provider (CUDA needs the opt-in install, see README). */
 export function defaultProvider(): Provider {

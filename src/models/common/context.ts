@@ -76,10 +76,8 @@ export class BuildContext {
   w(name: string): Tensor {
     if (this.external) return this.external(name);
     const full = `w.${name}`;
-    const known = this.g.inputs.find((t) => t.name === full);
+    const known = this.g.inputs.find((t) => t.name === full) ?? this.g.externals.find((t) => t.name === full);
     if (known) return known;
-    const known2 = this.g.externals.find((t) => t.name === full);
-    if (known2) return known2;
     if (!this.weights.has(name)) throw new ProbityError('WEIGHT_MISSING', `model weight "${name}" is missing`);
     const w = this.weights.get(name);
     if (this.opts.constantWeights) return this.g.external(full, w.data, 'float32', [...w.dims]);
