@@ -22,15 +22,36 @@ export function shouldRelaunch(env: NodeJS.ProcessEnv = process.env): boolean {
   return Object.keys(ALLOCATOR_ENV).some((k) => env[k] === undefined);
 }
 
+const RELAUNCHED = 'PROBITY_RELAUNCHED';
+
+/**
+ * In a relaunched child: die with the parent. Signals a user sends to the parent are forwarded, but SIGKILL cannot
+ * be, and an orphaned child would go on writing into the run folder a resumed run is now using (it did, in CI). The
+ * parent holds an IPC channel open to us for exactly this: when it closes, the parent is gone, and we end the same
+ * way. The channel is unref'd so it never keeps this process alive by itself.
+ */
+function exitWithParent(): void {
+  if (process.env[RELAUNCHED] !== '1') return;
+  delete process.env[RELAUNCHED]; // not inherited by processes we start
+  if (!process.channel) return;
+  process.channel.unref();
+  process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
+}
+
 /**
  * Relaunch this script (same node, flags and arguments) with ALLOCATOR_ENV added, inheriting stdio; signals sent to
- * this process are passed on. Resolves with the exit code to use; null when no relaunch is needed. Variables the
+ * this process are passed on, and the child dies if this process is killed outright. Resolves with the exit code to
+ * use; null when no relaunch is needed (then, in a relaunched child, arranges to die with the parent). Variables the
  * user already set are kept.
  */
 export function relaunchWithAllocatorEnv(): Promise<number> | null {
-  if (!shouldRelaunch()) return null;
-  const env = { ...ALLOCATOR_ENV, ...process.env };
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env });
+  if (!shouldRelaunch()) {
+    exitWithParent();
+    return null;
+  }
+  const env = { ...ALLOCATOR_ENV, ...process.env, [RELAUNCHED]: '1' };
+  const argv = [...process.execArgv, ...process.argv.slice(1)];
+  const child = spawn(process.execPath, argv, { stdio: ['inherit', 'inherit', 'inherit', 'ipc'], env });
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   const forward = (s: NodeJS.Signals) => child.kill(s);
   for (const s of signals) process.on(s, forward);

@@ -27,12 +27,15 @@ test('organism training killed with SIGKILL resumes to the same parameters as an
   const run = path.join(root, 'killed');
   fs.mkdirSync(run);
   fs.cpSync(corpus, path.join(run, 'corpus'), { recursive: true });
-  const child = spawn(process.execPath, [path.resolve('bin/probity.js'), 'organism', 'train', '--out', run, ...flags], { stdio: 'ignore' });
+  // Its own process group, killed as a whole: the CLI relaunches itself (allocator settings), and kill -9 of a job
+  // from a shell reaches both. (That an orphaned relaunched child dies by itself is tested in test/util.)
+  const child = spawn(process.execPath, [path.resolve('bin/probity.js'), 'organism', 'train', '--out', run, ...flags], { stdio: 'ignore', detached: true });
+  const exited = new Promise((r) => child.on('exit', r));
   const ckpt = path.join(run, 'checkpoint.safetensors');
   const t0 = Date.now();
   while (!fs.existsSync(ckpt) && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 20));
-  child.kill('SIGKILL');
-  await new Promise((r) => child.on('exit', r));
+  process.kill(-child.pid!, 'SIGKILL');
+  await exited;
   assert.ok(fs.existsSync(ckpt), 'a checkpoint was written before the kill');
   const logged = fs.readFileSync(path.join(run, 'train_log.jsonl'), 'utf8').trim().split('\n').length;
   assert.ok(logged < cfg.steps, `killed mid-run (logged ${logged} of ${cfg.steps} steps)`);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ALLOCATOR_ENV, shouldRelaunch } from '../../src/util/allocator.js';
 
@@ -46,4 +46,38 @@ test('relaunch: PROBITY_RELAUNCH=0 and user-set values are respected', { skip: p
   assert.equal(JSON.parse(mine.stdout.trim()).mmap, '12345');
   assert.equal(shouldRelaunch({ ...ALLOCATOR_ENV }), false);
   assert.equal(shouldRelaunch({ PROBITY_RELAUNCH: '0' }), false);
+});
+
+test('relaunch: a child whose parent is SIGKILLed dies too (it would otherwise keep writing into the run folder)', { skip: process.platform !== 'linux' && 'glibc settings apply on Linux only', timeout: 30_000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probity-alloc-'));
+  const file = path.join(dir, 'child.mjs');
+  fs.writeFileSync(
+    file,
+    `import { relaunchWithAllocatorEnv } from ${JSON.stringify(moduleUrl)};
+const r = relaunchWithAllocatorEnv();
+if (r) process.exitCode = await r;
+else { console.log(process.pid); setInterval(() => {}, 1000); }
+`,
+  );
+  const clean = { ...process.env };
+  for (const k of Object.keys(ALLOCATOR_ENV)) delete clean[k];
+  const parent = spawn(process.execPath, [file], { env: clean, stdio: ['ignore', 'pipe', 'inherit'] });
+  const childPid = await new Promise<number>((resolve) => parent.stdout.once('data', (b: Buffer) => resolve(Number(b.toString().trim()))));
+  assert.ok(childPid > 0 && childPid !== parent.pid, 'expected the relaunched child to print its pid');
+  // Alive (and not a zombie) means /proc/<pid>/stat exists with a state other than Z.
+  const alive = () => {
+    try {
+      return fs.readFileSync(`/proc/${childPid}/stat`, 'utf8').split(') ')[1]![0] !== 'Z';
+    } catch {
+      return false;
+    }
+  };
+  assert.ok(alive(), 'the child runs while its parent does');
+  parent.kill('SIGKILL');
+  const t0 = Date.now();
+  while (alive() && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 20));
+  const stillAlive = alive();
+  if (stillAlive) process.kill(childPid, 'SIGKILL');
+  fs.rmSync(dir, { recursive: true, force: true });
+  assert.equal(stillAlive, false, 'the orphaned child was still running 10 s after its parent was killed');
 });
