@@ -75,7 +75,7 @@ export async function topkSaeStep(selection: TopKSelection, dIn = 768, dSae = 12
     params,
     inputs: { x: { dtype: 'float32', shape: ['B', dIn] } },
     loss: (p, x) => {
-      const f = topkForward({ W_encT: p.W_encT, b_enc: p.b_enc, W_dec: p.W_dec, b_dec: p.b_dec }, x.x, k, true, { selection });
+      const f = topkForward({ W_encT: p.W_encT, b_enc: p.b_enc, W_dec: p.W_dec, b_dec: p.b_dec }, x.x, k, true, { selection, scatter: 'unordered' });
       const err = op.sub(f.xhat, x.x);
       return { loss: op.reduceMean(op.reduceSum(op.mul(err, err), -1), 0) };
     },

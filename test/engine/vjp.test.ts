@@ -67,6 +67,8 @@ const cases: Case[] = [
   ['Gather axis 1', [{ shape: [2, 4, 3] }, { shape: [3], dtype: 'int64', init: [3, 0, 3] }], (w, i) => op.gather(w, i, 1)],
   ['GatherElements', [{ shape: [3, 4] }, { shape: [3, 2], dtype: 'int64', init: [0, 3, 1, 1, 2, 0] }], (x, i) => op.gatherElements(x, i, 1)],
   ['GatherND', [{ shape: [3, 4] }, { shape: [2, 1], dtype: 'int64', init: [2, 0] }], (x, i) => op.gatherND(x, i)],
+  ['GatherND k=2 (repeats)', [{ shape: [3, 4, 2] }, { shape: [3, 2], dtype: 'int64', init: [2, 1, 0, 3, 2, 1] }], (x, i) => op.gatherND(x, i)],
+  ['scatterAddRows (repeats)', [{ shape: [4, 2] }, { shape: [2, 2], dtype: 'int64', init: [1, 3, 1, 1] }, { shape: [2, 2, 2] }], (x, i, u) => op.scatterAddRows(x, i, u)],
   ['ScatterElements add', [{ shape: [3, 4] }, { shape: [3, 2], dtype: 'int64', init: [0, 3, 1, 1, 2, 0] }, { shape: [3, 2] }],
     (x, i, u) => op.scatterElements(x, i, u, 1, 'add')],
   ['ScatterND add', [{ shape: [4, 2] }, { shape: [3, 1], dtype: 'int64', init: [1, 3, 1] }, { shape: [3, 2] }], (x, i, u) => op.scatterND(x, i, u, 'add')],

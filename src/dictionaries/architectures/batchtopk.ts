@@ -11,7 +11,7 @@
 import type { Tensor } from '../../engine/graph/graph.js';
 import * as op from '../../engine/ops/index.js';
 import { ProbityError, show } from '../../errors.js';
-import { withSparseEncoderGrad, effectiveBias } from './topk-core.js';
+import { withSparseEncoderGrad, effectiveBias, gatherRows } from './topk-core.js';
 import {
   auxKCoefficientOf, auxKLoss, auxKOf, centered, decodeCode, fveMetric, hostCentered, hostDense, hostPre, linearParams, mseLoss, preActs,
   removeParallel, requireK, unitRows, zeros,
@@ -56,10 +56,11 @@ export const batchtopk: SaeArchitecture = {
     // Same sparse encoder gradient as TopK, each pick as its own one-latent "token": d[j] * x[rows[j]] into row
     // cols[j] of W_encT.
     const xRows = op.gather(x, rows); // [N, D]
-    const picked = op.squeeze(withSparseEncoderGrad(op.unsqueeze(vals, -1), op.unsqueeze(cols, -1), p.W_encT, b_eff, xRows), -1);
+    const picked = op.squeeze(withSparseEncoderGrad(op.unsqueeze(vals, -1), op.unsqueeze(cols, -1), p.W_encT, b_eff, xRows, s.scatter), -1);
     const acts = op.relu(picked); // [N]; forward value equals vals (already >= 0), gradient only where > 0
-    const contrib = op.mul(op.unsqueeze(acts, -1), op.gather(p.W_dec, cols)); // [N, Do]
-    const xhat = op.add(op.scatterND(op.zerosLike(op.stopGradient(target)), op.unsqueeze(rows, -1), contrib, 'add'), p.b_dec);
+    const contrib = op.mul(op.unsqueeze(acts, -1), gatherRows(p.W_dec, cols, s.scatter)); // [N, Do]
+    // Summing each token's picks is a scatter-add too: with 'unordered' even this forward value can lose a pick.
+    const xhat = op.add(op.scatterAddRows(op.zerosLike(op.stopGradient(target)), rows, contrib, s.scatter), p.b_dec);
     const mse = mseLoss(xhat, target);
     const on = op.mask(op.greater(vals, 0), vals.dtype);
     const minKept = op.neg(op.reduceMax(op.neg(op.where(op.greater(vals, 0), vals, NO_THRESHOLD)), 0));
@@ -67,11 +68,11 @@ export const batchtopk: SaeArchitecture = {
     let loss = mse;
     const coef = auxKCoefficientOf(cfg);
     if (s.deadMask && coef > 0) {
-      const aux = auxKLoss({ pre, W_encT: p.W_encT, b_eff, W_dec: p.W_dec, x, xhat, target, deadMask: s.deadMask }, auxKOf(cfg));
+      const aux = auxKLoss({ pre, W_encT: p.W_encT, b_eff, W_dec: p.W_dec, x, xhat, target, deadMask: s.deadMask }, auxKOf(cfg), s.scatter);
       loss = op.add(loss, op.mul(aux, coef));
       metrics.auxk = aux;
     }
-    const firing = op.scatterND(op.zerosLike(op.stopGradient(p.b_enc)), op.unsqueeze(cols, -1), on, 'add');
+    const firing = op.scatterAddRows(op.zerosLike(op.stopGradient(p.b_enc)), cols, on);
     return { loss, metrics, firing };
   },
   postUpdate: () => ({ W_dec: unitRows }),

@@ -1,11 +1,20 @@
 // Indexing ops: Gather (embedding lookup, sparse SAE decoders), GatherElements/GatherND, their scatter-add duals, TopK
 // and CumSum. Gather's gradient is a scatter-add: the sparse update that makes TopK SAE training cheap.
+//
+// Scatter-add and threads: onnxruntime's CPU ScatterND splits its updates across the intra-op threads with no
+// synchronisation, so with repeated indices (an embedding gradient: the same token twice in a batch) two threads can
+// read the same row, add, and write back, and one update is lost (onnxruntime issue #18048; measured here with 2
+// threads at an embedding-gradient size, 4096 rows of 192 into 512: 3 to 4 runs in 5 wrong, by up to a whole update).
+// Its ScatterElements runs sequentially and is exact. So gradients use scatterAddRows (ScatterElements on a flat
+// view, ~13 ns per element) unless a caller asks for the racing kernel by name (`'unordered'`, ~0.5 ns per element),
+// which only the SAE trainer does, where 10^8 elements per step make the exact kernel too slow (see topk-core.ts).
 import type { Tensor } from '../graph/graph.js';
-import { normAxis, ShapeError, type Dim } from '../graph/shape.js';
+import { isStatic, mulDims, normAxis, numel, ShapeError, type Dim } from '../graph/shape.js';
 import { show } from '../../errors.js';
 import { emit, intAttr, type OpDef } from './def.js';
 import { constInts } from './util.js';
-import { unsqueeze, zerosLike, transpose } from './shape-ops.js';
+import { unsqueeze, zerosLike, transpose, reshape, reshapeLike } from './shape-ops.js';
+import { add, mul } from './elementwise.js';
 
 function checkIndices(op: string, idx: Tensor): void {
   if (idx.dtype !== 'int64' && idx.dtype !== 'int32') throw new ShapeError(`${op}: indices ${idx.name} are ${idx.dtype}, expected int64`);
@@ -31,10 +40,10 @@ export const Gather: OpDef = {
         ...[...Array(x.rank - axis - 1).keys()].map((i) => axis + idx.rank + i),
       ];
       const xT = transpose(x, perm);
-      const dxT = scatterND(zerosLike(xT), unsqueeze(idx, -1), transpose(d!, dPerm), 'add');
+      const dxT = scatterAddRows(zerosLike(xT), idx, transpose(d!, dPerm));
       return [transpose(dxT, inv), null];
     }
-    return [scatterND(zerosLike(x), unsqueeze(idx, -1), d!, 'add'), null];
+    return [scatterAddRows(zerosLike(x), idx, d!), null];
   },
 };
 export const gather = (x: Tensor, idx: Tensor, axis = 0): Tensor => emit('Gather', Gather, [x, idx], { axis })[0];
@@ -65,8 +74,22 @@ export const GatherND: OpDef = {
   },
   vjp: (n, [d]) => {
     const [x, idx] = n.inputs as Tensor[];
-    return [scatterND(zerosLike(x), idx, d!, 'add'), null];
+    const k = idx.shape[idx.rank - 1] as number;
+    const lead = x.shape.slice(0, k);
+    if (!isStatic(lead)) throw new ShapeError(`GatherND gradient: the indexed dims ${show(lead)} of ${x.name} must be static`);
+    // Row of x viewed as [prod(lead), ...rest]: sum of idx[..., i] * stride_i.
+    const strides = lead.map((_, i) => numel(lead.slice(i + 1)));
+    const row = reshape(mul(idx, x.graph.constant(BigInt64Array.from(strides, BigInt), 'int64', [k], 'strides')), [...idx.shape.slice(0, -1), k]);
+    const rows = emit('ReduceSum', INT_ROW_SUM, [row, x.graph.ints([-1])], { keepdims: 0 })[0];
+    const xRows = reshape(zerosLike(x), [numel(lead), ...x.shape.slice(k)]);
+    return [reshapeLike(scatterAddRows(xRows, rows, d!), x), null];
   },
+};
+/** Integer ReduceSum over the last axis (row numbers from GatherND indices; no gradient). */
+const INT_ROW_SUM: OpDef = {
+  infer: (ins) => [{ dtype: ins[0]!.dtype, shape: ins[0]!.shape.slice(0, -1) }],
+  vjp: 'none',
+  onnxOp: 'ReduceSum',
 };
 export const gatherND = (x: Tensor, idx: Tensor): Tensor => emit('GatherND', GatherND, [x, idx])[0];
 
@@ -99,8 +122,31 @@ export const ScatterND: OpDef = {
     return [needs[0] ? d! : null, null, needs[2] ? gatherND(d!, idx) : null];
   },
 };
+/** ONNX ScatterND. With reduction 'add' and repeated indices onnxruntime's CPU kernel races (see the top of this
+ *  file): use scatterAddRows for sums. */
 export const scatterND = (x: Tensor, idx: Tensor, u: Tensor, reduction: 'add' | 'none' = 'none'): Tensor =>
   emit('ScatterND', ScatterND, [x, idx, u], { reduction })[0];
+
+/** How scatterAddRows sums: 'exact' (sequential ScatterElements) or 'unordered' (onnxruntime's multi-threaded
+ *  ScatterND: fast, but concurrent updates of one row can be lost, so results vary from run to run). */
+export type ScatterAddMode = 'exact' | 'unordered';
+
+/**
+ * x with rows of u added at rows idx of x: out[idx[n]] += u[n] for every index position n, repeated indices summed.
+ * idx: int64 of any shape; u: [...idx.shape, ...x.shape[1:]]. 'exact' (default) is sequential and reproducible.
+ */
+export function scatterAddRows(x: Tensor, idx: Tensor, u: Tensor, mode: ScatterAddMode = 'exact'): Tensor {
+  if (mode === 'unordered') return scatterND(x, unsqueeze(idx, -1), u, 'add');
+  const rowShape = x.shape.slice(1);
+  if (!isStatic(rowShape)) throw new ShapeError(`scatterAddRows: the row shape ${show(rowShape)} of ${x.name} must be static`);
+  const R = numel(rowShape);
+  const g = x.graph;
+  // Flat element offsets idx * R + (0 .. R-1): ScatterElements on rank-1 views costs one offset per element.
+  const n = mulDims(idx.shape);
+  const at = reshape(add(mul(reshape(idx, [n, 1]), R), g.constant(BigInt64Array.from({ length: R }, (_, i) => BigInt(i)), 'int64', [R], 'row_offsets')), [mulDims([n, R])]);
+  const flat = scatterElements(reshape(x, [mulDims(x.shape)]), at, reshape(u, [mulDims([n, R])]), 0, 'add');
+  return reshapeLike(flat, x);
+}
 
 export const TopK: OpDef = {
   infer: (ins, attrs) => {
