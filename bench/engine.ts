@@ -10,7 +10,7 @@ import { compile } from '../src/engine/session/session.js';
 import { NDArray } from '../src/engine/ndarray.js';
 import { Parameters } from '../src/engine/train/parameters.js';
 import { TrainStep } from '../src/engine/train/step.js';
-import { topkForward } from '../src/dictionaries/architectures/topk-core.js';
+import { topkForward, type SparseSums } from '../src/dictionaries/architectures/topk-core.js';
 import { resolveSelection, type TopKSelection } from '../src/dictionaries/architectures/topk-select.js';
 import { int8SelectionRecall } from '../src/dictionaries/train/selection-recall.js';
 import { Sae } from '../src/dictionaries/sae.js';
@@ -64,18 +64,18 @@ export async function benchMatmul(reps = 15) {
 }
 
 /** A TopK SAE training step (768 -> 12288 by default) on random weights, with the given latent selection. */
-export async function topkSaeStep(selection: TopKSelection, dIn = 768, dSae = 12288, k = 32, profilePrefix?: string) {
+export async function topkSaeStep(selection: TopKSelection, dIn = 768, dSae = 12288, k = 32, profilePrefix?: string, sums: SparseSums = 'host') {
   const params = new Parameters()
     .add('W_encT', [dSae, dIn], randn(dSae * dIn, 3, 1 / Math.sqrt(dIn)))
     .add('b_enc', [dSae])
     .add('W_dec', [dSae, dIn], randn(dSae * dIn, 4, 1 / Math.sqrt(dIn)))
     .add('b_dec', [dIn]);
   const step = await TrainStep.create({
-    name: `topk_sae_bench_${selection}`,
+    name: `topk_sae_bench_${selection}_${sums}`,
     params,
     inputs: { x: { dtype: 'float32', shape: ['B', dIn] } },
     loss: (p, x) => {
-      const f = topkForward({ W_encT: p.W_encT, b_enc: p.b_enc, W_dec: p.W_dec, b_dec: p.b_dec }, x.x, k, true, { selection, scatter: 'unordered' });
+      const f = topkForward({ W_encT: p.W_encT, b_enc: p.b_enc, W_dec: p.W_dec, b_dec: p.b_dec }, x.x, k, true, { selection, sums });
       const err = op.sub(f.xhat, x.x);
       return { loss: op.reduceMean(op.reduceSum(op.mul(err, err), -1), 0) };
     },
@@ -86,35 +86,43 @@ export async function topkSaeStep(selection: TopKSelection, dIn = 768, dSae = 12
 }
 
 /**
- * TopK SAE training step 768 -> 12288, k = 32, batch 4096, Adam, with exact and int8 latent selection (steps of the
- * two interleaved, so machine drift hits both), plus how often int8 chose the exact latents on the bench's batch.
- * The headline key is the selection the trainer picks by default ('auto') at this size.
+ * TopK SAE training step 768 -> 12288, k = 32, batch 4096, Adam, with exact and int8 latent selection, and (int8)
+ * with the sparse gradients summed by onnxruntime's racing ScatterND instead of the exact host kernels, the way
+ * steps ran before (steps of the three interleaved, so machine drift hits all), plus how often int8 chose the exact
+ * latents on the bench's batch. The headline key is the trainer's default: 'auto' selection, host sums.
  */
 export async function benchTopkSaeStep(reps = 8, batch = 4096, dIn = 768, dSae = 12288, k = 32) {
   const x = new NDArray(randn(batch * dIn, 5), [batch, dIn]);
-  const kinds = ['exact', 'int8'] as const;
-  const runs = { exact: await topkSaeStep('exact', dIn, dSae, k), int8: await topkSaeStep('int8', dIn, dSae, k) };
-  const times: Record<TopKSelection, number[]> = { exact: [], int8: [] };
+  const kinds = ['exact', 'int8', 'int8_unordered'] as const;
+  const runs = {
+    exact: await topkSaeStep('exact', dIn, dSae, k),
+    int8: await topkSaeStep('int8', dIn, dSae, k),
+    int8_unordered: await topkSaeStep('int8', dIn, dSae, k, undefined, 'unordered'),
+  };
+  const times: Record<(typeof kinds)[number], number[]> = { exact: [], int8: [], int8_unordered: [] };
   for (let i = 0; i < reps + 2; i++) {
-    for (const sel of i % 2 ? kinds : [...kinds].reverse()) {
+    for (const kind of i % 2 ? kinds : [...kinds].reverse()) {
       const t0 = performance.now();
-      await runs[sel].step.step({ x }, 1e-4);
-      if (i >= 2) times[sel].push(performance.now() - t0);
+      await runs[kind].step.step({ x }, 1e-4);
+      if (i >= 2) times[kind].push(performance.now() - t0);
     }
   }
   const p = runs.int8.params;
   const sae = new Sae({ architecture: 'topk', dIn, dSae, k, hookName: 'bench' }, Object.fromEntries(p.names.map((n) => [n, p.get(n).data as Float32Array])));
   const recall = await int8SelectionRecall(sae, x.data as Float32Array, batch);
   for (const r of Object.values(runs)) r.step.release();
-  const auto = resolveSelection('auto', dSae, k);
-  const ms = { exact: median(times.exact), int8: median(times.int8) };
+  const auto: TopKSelection = resolveSelection('auto', dSae, k);
+  const ms = { exact: median(times.exact), int8: median(times.int8), int8_unordered: median(times.int8_unordered) };
   return {
     topk_sae_step_ms: ms[auto],
     topk_sae_train_tokens_per_s: batch / (ms[auto] / 1e3),
     topk_sae_selection: auto,
+    topk_sae_sparse_sums: 'host',
     topk_sae_train_tokens_per_s_exact: batch / (ms.exact / 1e3),
     topk_sae_train_tokens_per_s_int8: batch / (ms.int8 / 1e3),
     topk_sae_int8_over_exact: ms.exact / ms.int8,
+    topk_sae_train_tokens_per_s_int8_unordered_scatter: batch / (ms.int8_unordered / 1e3),
+    topk_sae_host_sums_over_unordered_scatter: ms.int8_unordered / ms.int8,
     topk_sae_int8_selection_recall: recall.recall,
     topk_sae_int8_candidates: recall.candidates,
     topk_sae_config: { batch, d_in: dIn, d_sae: dSae, k, optimizer: 'adam', steps_timed: reps },

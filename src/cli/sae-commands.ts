@@ -84,7 +84,6 @@ export function registerSaeCommands(program: Command): void {
     .option('--eval-tokens <n>', 'tokens for the final evaluation', intArg('eval-tokens', 1), 40_000)
     .option('--selection <how>', 'topk: how training chooses the k latents: exact (float32), int8 (int8 ranking, exact re-scoring of candidates), auto (int8 for wide SAEs)', choiceArg('selection', ['exact', 'int8', 'auto']), 'auto')
     .option('--candidates <n>', 'topk with --selection int8: latents re-scored exactly per token (default 1.5 k)', intArg('candidates', 1))
-    .option('--deterministic', 'sum sparse gradients exactly and sequentially: bit-reproducible runs, slower (default: onnxruntime\'s multi-threaded scatter, which can lose a concurrent row update)')
     .option('--no-baselines', 'skip PCA / k-means / random-dictionary baselines')
     .requiredOption('--out <dir>', 'output folder: store/, checkpoint, cfg.json + sae_weights.safetensors, metrics.json')
     .action(async (o) => {
@@ -112,7 +111,7 @@ export function registerSaeCommands(program: Command): void {
         })(),
         {
           steps, lr: o.lr, seed: o.seed, checkpoint: { path: ckpt, every: 50 }, resumeFrom: fs.existsSync(ckpt) ? ckpt : undefined,
-          progressEvery: 5, deterministic: !!o.deterministic,
+          progressEvery: 5,
           onProgress: (p) => bar.update(p.step, { loss: p.loss.toFixed(3), 'tok/s': Math.round(p.tokensPerSec) }),
         },
       );
@@ -135,7 +134,7 @@ export function registerSaeCommands(program: Command): void {
       const res = await evalAndWrite(model, r.sae, { tokens: o.evalTokens, baselines: o.baselines, text: o.text, seed: o.seed, out: path.join(o.out, 'metrics.json') }, {
         training: {
           steps, tokens: r.tokens, batch: o.batch, lr: o.lr, seconds_this_run: trainSeconds, harvested_tokens: store.tokens,
-          gradient_scatter: o.deterministic ? 'exact' : 'unordered', ...(selection ? { selection } : {}),
+          ...(selection ? { selection } : {}),
         },
       });
       process.stdout.write(JSON.stringify({ out: o.out, metrics: res.metrics }, null, 2) + '\n');

@@ -14,7 +14,7 @@ import { Graph, type Tensor } from '../engine/graph/graph.js';
 import { mulDims, type Dim } from '../engine/graph/shape.js';
 import { NDArray } from '../engine/ndarray.js';
 import * as op from '../engine/ops/index.js';
-import { compile, type CompiledGraph, type SessionOptions } from '../engine/session/session.js';
+import { compile, type GraphRunner, type SessionOptions } from '../engine/session/session.js';
 import { ProbityError, show } from '../errors.js';
 import type { Intervention, InterventionMap } from '../models/hooks/interventions.js';
 import { CodecStats, type Codec, type SparseCode } from './metrics/index.js';
@@ -125,7 +125,7 @@ export class Sae {
   source?: string;
   /** Session options for the compiled graphs (threads, provider). */
   session: SessionOptions = {};
-  private readonly graphs = new Map<string, Promise<CompiledGraph>>();
+  private readonly graphs = new Map<string, Promise<GraphRunner>>();
   private readonly specList: ParamSpec[];
 
   /** `params` in internal names and layouts (see architectures/types.ts); they are used, not copied. */
@@ -239,7 +239,7 @@ export class Sae {
     return this.scaleOut(this.arch.decode(p, this.arch.encode(p, this.scaleIn(x), this.cfg), this.cfg));
   }
 
-  private graph(kind: 'encode' | 'decode' | 'reconstruct'): Promise<CompiledGraph> {
+  private graph(kind: 'encode' | 'decode' | 'reconstruct'): Promise<GraphRunner> {
     let c = this.graphs.get(kind);
     if (c) return c;
     const g = new Graph(`sae_${this.cfg.architecture}_${kind}`);

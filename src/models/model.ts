@@ -3,7 +3,7 @@
 // are reused through the engine's cache whenever the structure repeats.
 import { ProbityError, show } from '../errors.js';
 import { NDArray } from '../engine/ndarray.js';
-import { compile, type CompiledGraph, type SessionOptions } from '../engine/session/session.js';
+import { compile, type GraphRunner, type SessionOptions } from '../engine/session/session.js';
 import type { Tokenizer } from './tokenizers/types.js';
 import type { TransformerSpec } from './spec.js';
 import { BuildContext, type BuildOptions, type WeightStore } from './common/context.js';
@@ -171,7 +171,7 @@ export class Model {
   }
 
   /** Compiled graphs without interventions, by structure: generation asks for the same one at every token. */
-  private plain = new Map<string, Promise<{ sess: CompiledGraph; inputs: string[] }>>();
+  private plain = new Map<string, Promise<{ sess: GraphRunner; inputs: string[] }>>();
 
   /**
    * Whether those cached graphs hold the weights as constants ORT prepacks (faster GEMMs; one packed copy of the
@@ -180,7 +180,7 @@ export class Model {
    */
   prepackWeights: boolean;
 
-  private async graphFor(bo: BuildOptions): Promise<{ sess: CompiledGraph; inputs: string[]; feeds: Map<string, FeedValue> }> {
+  private async graphFor(bo: BuildOptions): Promise<{ sess: GraphRunner; inputs: string[]; feeds: Map<string, FeedValue> }> {
     const plain = Object.values(bo.interventions).every((l) => l.length === 0);
     const key = JSON.stringify([bo.withPast, bo.logits, [...bo.cache], [...bo.cutInputs], bo.stopAt ?? null, this.session, this.prepackWeights]);
     const build = async () => {

@@ -11,7 +11,7 @@
 import type { Tensor } from '../../engine/graph/graph.js';
 import * as op from '../../engine/ops/index.js';
 import { ProbityError, show } from '../../errors.js';
-import { withSparseEncoderGrad, effectiveBias, gatherRows } from './topk-core.js';
+import { withSparseEncoderGrad, effectiveBias, gatherRows, type SparseSums } from './topk-core.js';
 import {
   auxKCoefficientOf, auxKLoss, auxKOf, centered, decodeCode, fveMetric, hostCentered, hostDense, hostPre, linearParams, mseLoss, preActs,
   removeParallel, requireK, unitRows, zeros,
@@ -53,14 +53,11 @@ export const batchtopk: SaeArchitecture = {
     const [vals, flatIdx] = op.topk(op.reshape(op.relu(pre), [B * S]), N, -1); // [N]
     const rows = op.div(flatIdx, S); // token of each kept entry
     const cols = op.sub(flatIdx, op.mul(rows, S)); // latent of each kept entry
-    // Same sparse encoder gradient as TopK, each pick as its own one-latent "token": d[j] * x[rows[j]] into row
+    // Same sparse encoder gradient as TopK, each pick reading its own token's input: d[j] * x[rows[j]] into row
     // cols[j] of W_encT.
-    const xRows = op.gather(x, rows); // [N, D]
-    const picked = op.squeeze(withSparseEncoderGrad(op.unsqueeze(vals, -1), op.unsqueeze(cols, -1), p.W_encT, b_eff, xRows, s.scatter), -1);
+    const picked = withSparseEncoderGrad(vals, cols, p.W_encT, b_eff, x, s.sums, rows); // [N]
     const acts = op.relu(picked); // [N]; forward value equals vals (already >= 0), gradient only where > 0
-    const contrib = op.mul(op.unsqueeze(acts, -1), gatherRows(p.W_dec, cols, s.scatter)); // [N, Do]
-    // Summing each token's picks is a scatter-add too: with 'unordered' even this forward value can lose a pick.
-    const xhat = op.add(op.scatterAddRows(op.zerosLike(op.stopGradient(target)), rows, contrib, s.scatter), p.b_dec);
+    const xhat = op.add(batchDecode(p.W_dec, rows, cols, acts, op.stopGradient(target), s.sums ?? 'host'), p.b_dec);
     const mse = mseLoss(xhat, target);
     const on = op.mask(op.greater(vals, 0), vals.dtype);
     const minKept = op.neg(op.reduceMax(op.neg(op.where(op.greater(vals, 0), vals, NO_THRESHOLD)), 0));
@@ -68,7 +65,7 @@ export const batchtopk: SaeArchitecture = {
     let loss = mse;
     const coef = auxKCoefficientOf(cfg);
     if (s.deadMask && coef > 0) {
-      const aux = auxKLoss({ pre, W_encT: p.W_encT, b_eff, W_dec: p.W_dec, x, xhat, target, deadMask: s.deadMask }, auxKOf(cfg), s.scatter);
+      const aux = auxKLoss({ pre, W_encT: p.W_encT, b_eff, W_dec: p.W_dec, x, xhat, target, deadMask: s.deadMask }, auxKOf(cfg), s.sums);
       loss = op.add(loss, op.mul(aux, coef));
       metrics.auxk = aux;
     }
@@ -97,3 +94,14 @@ export const batchtopk: SaeArchitecture = {
     threshold: { name: 'threshold' },
   },
 };
+
+/**
+ * Each token's reconstruction from its kept entries (rows, cols, acts: [N]): xhat[rows[n]] += acts[n] W[cols[n]].
+ * On the host it is one row sum, exact, and its gradients are a row sum into W and per-entry dot products (ops/host.ts);
+ * the onnxruntime spellings gather [N, Do] rows and scatter-add them (with 'unordered' even this forward can lose a pick).
+ */
+function batchDecode(W: Tensor, rows: Tensor, cols: Tensor, acts: Tensor, like: Tensor, sums: SparseSums): Tensor {
+  if (sums === 'host') return op.hostRowSum(like.shape[0] as number, rows, acts, W, cols);
+  const contrib = op.mul(op.unsqueeze(acts, -1), gatherRows(W, cols, sums)); // [N, Do]
+  return op.scatterAddRows(op.zerosLike(like), rows, contrib, sums);
+}

@@ -4,8 +4,7 @@
 import type { Tensor } from '../../engine/graph/graph.js';
 import * as op from '../../engine/ops/index.js';
 import { ProbityError } from '../../errors.js';
-import { gatherRows, withSparseEncoderGrad } from './topk-core.js';
-import type { ScatterAddMode } from '../../engine/ops/index.js';
+import { sparseDecode, withSparseEncoderGrad, type SparseSums } from './topk-core.js';
 import type { GraphCode, HostCode, InitContext, ParamSpec, SaeConfig } from './types.js';
 
 // ---- configuration checks ---------------------------------------------------------------------------------------
@@ -38,8 +37,8 @@ export function decodeCode(p: Record<string, Tensor>, code: GraphCode): Tensor {
 }
 
 /** sum_j acts[b, j] W[idx[b, j]] -> [B, Do], without bias. */
-export function sparseMix(W: Tensor, idx: Tensor, acts: Tensor, scatter: ScatterAddMode = 'exact'): Tensor {
-  return op.squeeze(op.matmul(op.unsqueeze(acts, 1), gatherRows(W, idx, scatter)), 1);
+export function sparseMix(W: Tensor, idx: Tensor, acts: Tensor, sums: SparseSums = 'host'): Tensor {
+  return sparseDecode(W, idx, acts, sums);
 }
 
 /** Squared error summed over dims, averaged over the batch (SAELens's mse_loss). */
@@ -99,14 +98,14 @@ export function removeParallel(g: Tensor, W: Tensor): Tensor {
 export function auxKLoss(
   a: { pre: Tensor; W_encT: Tensor; b_eff: Tensor; W_dec: Tensor; x: Tensor; xhat: Tensor; target: Tensor; deadMask: Tensor },
   kAux: number,
-  scatter: ScatterAddMode = 'exact',
+  sums: SparseSums = 'host',
 ): Tensor {
   const dead = op.greater(a.deadMask, 0.5); // [S] bool
   const masked = op.where(dead, a.pre, -1e30); // [B, S]
   const [vals, idx] = op.topk(masked, kAux, -1); // [B, Ka]
   const valid = op.gather(a.deadMask, idx); // [B, Ka] 1 where the pick is dead
-  const picked = op.mul(withSparseEncoderGrad(vals, idx, a.W_encT, a.b_eff, a.x, scatter), valid);
-  const ehat = sparseMix(a.W_dec, idx, picked, scatter); // [B, Do]
+  const picked = op.mul(withSparseEncoderGrad(vals, idx, a.W_encT, a.b_eff, a.x, sums), valid);
+  const ehat = sparseMix(a.W_dec, idx, picked, sums); // [B, Do]
   const e = op.stopGradient(op.sub(a.target, a.xhat));
   const nDead = op.reduceSum(a.deadMask, 0);
   const scale = op.minimum(op.div(nDead, kAux), 1);

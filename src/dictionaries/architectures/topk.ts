@@ -25,14 +25,14 @@ export const topk: SaeArchitecture = {
   },
   decode: (p, code) => decodeCode(p, code),
   loss(p, x, target, cfg, s) {
-    const sel = { selection: resolveSelection(cfg.topkSelection, cfg.dSae, requireK(cfg), cfg.topkCandidates), candidates: cfg.topkCandidates, scatter: s.scatter };
+    const sel = { selection: resolveSelection(cfg.topkSelection, cfg.dSae, requireK(cfg), cfg.topkCandidates), candidates: cfg.topkCandidates, sums: s.sums };
     const f = topkForward({ W_encT: p.W_encT, b_enc: p.b_enc, W_dec: p.W_dec, b_dec: p.b_dec }, x, requireK(cfg), cfg.applyBDecToInput, sel);
     const mse = mseLoss(f.xhat, target);
     const metrics: Record<string, Tensor> = { mse, l0: l0Metric(f.acts), fve: fveMetric(f.xhat, target) };
     let loss = mse;
     const coef = auxKCoefficientOf(cfg);
     if (s.deadMask && coef > 0) {
-      const aux = auxKLoss({ pre: f.pre, W_encT: p.W_encT, b_eff: f.b_eff, W_dec: p.W_dec, x, xhat: f.xhat, target, deadMask: s.deadMask }, auxKOf(cfg), s.scatter);
+      const aux = auxKLoss({ pre: f.pre, W_encT: p.W_encT, b_eff: f.b_eff, W_dec: p.W_dec, x, xhat: f.xhat, target, deadMask: s.deadMask }, auxKOf(cfg), s.sums);
       loss = op.add(loss, op.mul(aux, coef));
       metrics.auxk = aux;
     }

@@ -10,7 +10,7 @@
 // Input scale s_in multiplies W_encT when folded; output scale s_out divides W_dec and b_dec. Every other parameter
 // (biases of the latents, thresholds, r_mag) acts on pre-activations and is scale-free.
 import type { Tensor } from '../../engine/graph/graph.js';
-import type { ScatterAddMode } from '../../engine/ops/index.js';
+import type { SparseSums } from './topk-core.js';
 
 export type ArchitectureName = 'standard' | 'topk' | 'batchtopk' | 'jumprelu' | 'gated';
 
@@ -75,8 +75,8 @@ export interface TrainScalars {
   sparsityCoefficient: Tensor;
   /** [S] float, 1 for latents that have not fired for more than the trainer's dead window (for AuxK). */
   deadMask?: Tensor;
-  /** How sparse gradients are summed into weight rows (default 'exact'; see engine/ops/indexing.ts). */
-  scatter?: ScatterAddMode;
+  /** How sparse gradients are summed into weight rows (default 'host'; see topk-core.ts). */
+  sums?: SparseSums;
 }
 
 /** A code computed on the host (the synchronous Codec path): dense [n, S], or k (index, value) pairs per token. */

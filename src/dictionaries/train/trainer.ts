@@ -14,9 +14,8 @@
 //     more than `deadAfterTokens` form the dead mask fed to AuxK;
 //   - host-side statistics (BatchTopK's threshold) folded from step metrics by the architecture's afterStep;
 //   - periodic evaluation and progress callbacks (tokens/s), checkpoints (params + optimizer state + step + RNG state +
-//     scales, atomic rename) and resume: a resumed run continues bit for bit (same batches in, same numbers out) when
-//     `deterministic` is set; by default sparse gradients are summed by onnxruntime's racing multi-threaded scatter
-//     (fast; see topk-core.ts), so runs agree only up to a few lost row updates.
+//     scales, atomic rename) and resume: a resumed run continues bit for bit (same batches in, same numbers out).
+//     Sparse gradients are summed by exact host kernels (topk-core.ts), so this holds on any number of threads.
 // Optimizer: AdamW with betas (0.9, 0.999), eps 1e-8 and no weight decay by default, i.e. Adam as SAELens trains;
 // weight decay, when set, applies to matrices only.
 import { ProbityError, show } from '../../errors.js';
@@ -29,6 +28,7 @@ import { TrainStep, type StepResult } from '../../engine/train/step.js';
 import { normalizeConfig, Rng, Sae, type SaeConfigInput } from '../sae.js';
 import type { SaeConfig } from '../architectures/types.js';
 import { getArchitecture } from '../architectures/registry.js';
+import type { SparseSums } from '../architectures/topk-core.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint.js';
 
 export type Batch = Float32Array | { x: Float32Array; target: Float32Array };
@@ -92,12 +92,8 @@ export interface TrainSaeOptions {
   /** Return after this step (the schedules still span `steps`): time-sliced runs, resume tests. */
   stopAtStep?: number;
   session?: SessionOptions;
-  /**
-   * Sum sparse gradients with the exact, sequential scatter (default false: onnxruntime's multi-threaded one, ~25x
-   * faster at GPT-2 width, which can lose a concurrent update to a weight row, about 10^-4 of the row updates in a
-   * step at 768 -> 12288, so two runs differ slightly). Set it to reproduce a run, or a resumed run, bit for bit.
-   */
-  deterministic?: boolean;
+  /** How sparse gradients are summed (default 'host', exact; the onnxruntime spellings are for comparison). */
+  sparseSums?: SparseSums;
 }
 
 export interface TrainResult {
@@ -208,7 +204,7 @@ export async function trainSae(cfgIn: SaeConfigInput, source: BatchSource, opts:
   const optimizer = { kind: opts.optimizer ?? 'adamw', beta1, beta2, eps: opts.eps ?? 1e-8, weightDecay: opts.weightDecay ?? 0 } as const;
   const schedule = JSON.stringify({ steps, lr, warmupSteps: opts.warmupSteps ?? 0, decayFraction: opts.decayFraction ?? 0.2, sparsityWarm, deadAfter, optimizer, clipNorm: opts.clipNorm ?? null });
   const configJson = JSON.stringify(cfg);
-  const scatter = opts.deterministic ? 'exact' : 'unordered';
+  const sums = opts.sparseSums ?? 'host';
   const data = reader(source);
   const pending = new Map<number, Rows>();
   const fetch = async (i: number): Promise<Rows> => {
@@ -302,7 +298,7 @@ export async function trainSae(cfgIn: SaeConfigInput, source: BatchSource, opts:
         const archParams: Record<string, Tensor> = {};
         for (const s of specs) archParams[s.name] = p[s.name];
         const deadMask = op.mask(op.greater(p[TOKENS_SINCE_FIRED], deadAfter), 'float32');
-        const r = arch.loss(archParams, x.x, x.target ?? x.x, cfg, { sparsityCoefficient: x.coeff, deadMask: withDead ? deadMask : undefined, scatter });
+        const r = arch.loss(archParams, x.x, x.target ?? x.x, cfg, { sparsityCoefficient: x.coeff, deadMask: withDead ? deadMask : undefined, sums });
         firing = r.firing;
         return { loss: r.loss, metrics: { ...r.metrics, dead_fraction: op.reduceMean(deadMask, 0) } };
       },

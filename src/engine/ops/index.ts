@@ -11,6 +11,7 @@ import * as SM from './softmax.js';
 import * as N from './norm.js';
 import * as C from './custom.js';
 import * as Q from './quantized.js';
+import * as H from './host.js';
 
 export const OPS = {
   Add: E.Add, Sub: E.Sub, Mul: E.Mul, Div: E.Div, Pow: E.Pow, Max: E.Max, Min: E.Min,
@@ -30,6 +31,7 @@ export const OPS = {
   LayerNormalization: N.LayerNormalization,
   CustomVjp: C.CustomVjp,
   QuantizeLinear: Q.QuantizeLinear, DynamicQuantizeMatMul: Q.DynamicQuantizeMatMul,
+  HostRowSum: H.HostRowSum,
 } satisfies Record<string, OpDef>;
 
 export type OpName = keyof typeof OPS;
@@ -44,4 +46,5 @@ export * from './quantized.js';
 export * from './softmax.js';
 export * from './norm.js';
 export * from './custom.js';
+export { hostRowSum, HOST_DOMAIN, HOST_KERNELS } from './host.js';
 export { mulDims } from '../graph/shape.js';

@@ -8,6 +8,7 @@ import type { Graph, Tensor } from '../graph/graph.js';
 import { bytesOf, externalPath, toOnnx } from '../graph/onnx.js';
 import { NDArray } from '../ndarray.js';
 import { allocate } from '../graph/dtype.js';
+import { compileStaged, hasHostOps } from './staged.js';
 
 export type Provider = 'cpu' | 'cuda' | 'webgpu';
 
@@ -21,13 +22,24 @@ export interface SessionOptions {
 
 export type Feeds = Record<string, NDArray>;
 
-interface Signature {
+export interface Signature {
   name: string;
   dtype: Tensor['dtype'];
   shape: readonly (number | string)[];
 }
 
-export class CompiledGraph {
+/** What compile() returns: one onnxruntime session (CompiledGraph), or stages around host ops (staged.ts). */
+export interface GraphRunner {
+  /** Identifies the compiled model(s): equal keys share sessions. */
+  readonly key: string;
+  readonly inputs: readonly Signature[];
+  readonly outputs: readonly Signature[];
+  run(feeds: Feeds, fetch?: readonly string[], into?: Record<string, NDArray>): Promise<Record<string, NDArray>>;
+  endProfiling(): string;
+  release(): void;
+}
+
+export class CompiledGraph implements GraphRunner {
   private released = false;
   constructor(
     readonly key: string,
@@ -111,7 +123,7 @@ export class CompiledGraph {
   }
 }
 
-const cache = new Map<string, Promise<CompiledGraph>>();
+const cache = new Map<string, Promise<GraphRunner>>();
 
 const bufferIds = new WeakMap<ArrayBufferLike, number>();
 let nextBufferId = 1;
@@ -130,9 +142,10 @@ export function defaultProvider(): Provider {
   throw new ProbityError('PROVIDER', `PROBITY_PROVIDER is "${p}", expected cpu, cuda or webgpu`);
 }
 
-/** Compile (or fetch from the cache) a session for the graph. */
-export async function compile(graph: Graph, opts: SessionOptions = {}): Promise<CompiledGraph> {
+/** Compile (or fetch from the cache) a session for the graph; graphs with host ops run in stages (staged.ts). */
+export async function compile(graph: Graph, opts: SessionOptions = {}): Promise<GraphRunner> {
   if (graph.outputs.length === 0) throw new ProbityError('GRAPH_NO_OUTPUTS', `compile: graph "${graph.name}" has no outputs`);
+  if (hasHostOps(graph)) return compileStaged(graph, opts, compile);
   const bytes = toOnnx(graph);
   const provider = opts.provider ?? defaultProvider();
   const threads = opts.threads ?? (Number(process.env.PROBITY_THREADS) || os.availableParallelism());

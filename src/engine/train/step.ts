@@ -5,7 +5,7 @@ import { Graph, type Tensor } from '../graph/graph.js';
 import type { DType } from '../graph/dtype.js';
 import type { Shape } from '../graph/shape.js';
 import { grad } from '../grad/backward.js';
-import { compile, type CompiledGraph, type SessionOptions } from '../session/session.js';
+import { compile, type GraphRunner, type SessionOptions } from '../session/session.js';
 import { NDArray } from '../ndarray.js';
 import { Parameters } from './parameters.js';
 import { clipByGlobalNorm, stateNames, stepScalars, update, type OptimizerConfig } from './optim.js';
@@ -42,7 +42,7 @@ export class TrainStep {
   private t = 0;
   private constructor(
     private readonly spec: TrainStepSpec,
-    private readonly sess: CompiledGraph,
+    private readonly sess: GraphRunner,
     readonly state: Parameters,
     private readonly trainable: string[],
     private readonly metricNames: string[],

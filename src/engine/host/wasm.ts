@@ -1,0 +1,129 @@
+// The WebAssembly host kernels (kernels.wat, assembled into kernels.wasm beside this file by scripts/build-wasm.mjs),
+// their shared memory, an arena over it, and one helper thread that runs a kernel on part of the rows.
+// The memory is a SharedArrayBuffer: growing it never detaches views, but views made before a growth do not see the
+// new bytes, so users keep offsets (`Slice`) and make views when they read.
+import fs from 'node:fs';
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { ProbityError } from '../../errors.js';
+
+export interface KernelExports {
+  row_sum(out: number, src: number, seg: number, row: number, coef: number, t0: number, t1: number, D: number): void;
+}
+
+export interface Kernels {
+  memory: WebAssembly.Memory;
+  module: WebAssembly.Module;
+  exports: KernelExports;
+}
+
+const PAGE = 65536;
+const MAX_PAGES = 65536; // 4 GiB, WebAssembly's 32-bit limit
+
+let loaded: Kernels | undefined;
+
+export function kernels(): Kernels {
+  if (!loaded) {
+    const file = fileURLToPath(new URL('./kernels.wasm', import.meta.url));
+    if (!fs.existsSync(file)) throw new ProbityError('HOST_KERNELS', `${file} is missing: \`npm run build\` assembles src/engine/host/kernels.wat`);
+    const module = new WebAssembly.Module(fs.readFileSync(file));
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+    const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
+    loaded = { memory, module, exports };
+  }
+  return loaded;
+}
+
+/** float32 values at a byte offset of the kernels' memory. */
+export interface Slice {
+  offset: number;
+  length: number;
+}
+
+// The first bytes of the memory are the helper thread's mailbox (see Helper); the arena starts after them.
+const MAILBOX_BYTES = 64;
+
+/** Bump allocator over the kernels' memory: alloc during a run, reset when its results have been read. */
+export class Arena {
+  private top = MAILBOX_BYTES;
+  constructor(private readonly k: Kernels = kernels()) {}
+
+  reset(): void {
+    this.top = MAILBOX_BYTES;
+  }
+
+  /** Byte offset of `bytes` fresh bytes (16-aligned for SIMD loads); may grow the memory. */
+  alloc(bytes: number): number {
+    const at = Math.ceil(this.top / 16) * 16;
+    this.top = at + bytes;
+    const have = this.k.memory.buffer.byteLength;
+    if (this.top > have) {
+      if (this.top > MAX_PAGES * PAGE) throw new ProbityError('HOST_MEMORY', `host kernels need ${this.top} bytes, more than WebAssembly's 4 GiB`);
+      this.k.memory.grow(Math.ceil((this.top - have) / PAGE));
+    }
+    return at;
+  }
+
+  f32(at: number, n: number): Float32Array {
+    return new Float32Array(this.k.memory.buffer, at, n);
+  }
+  i32(at: number, n: number): Int32Array {
+    return new Int32Array(this.k.memory.buffer, at, n);
+  }
+}
+
+// Mailbox (Int32 slots): 0 request sequence number, 1 done sequence number, 2..9 the row_sum arguments.
+const SEQ = 0;
+const DONE = 1;
+const ARGS = 2;
+
+/**
+ * One helper thread for the row kernels: the caller runs rows [t0, tm) while the helper runs [tm, t1) of the same
+ * buffers (each output row written by one thread, so results do not depend on the split). Host kernels run between
+ * onnxruntime calls, when its threads are idle. PROBITY_HOST_THREADS=1 (or a one-core machine) runs everything on the
+ * calling thread.
+ */
+export class Helper {
+  private seq = 0;
+  private constructor(
+    private readonly k: Kernels,
+    private readonly worker: Worker,
+  ) {}
+
+  private static made: Helper | null | undefined;
+
+  static get(): Helper | null {
+    if (Helper.made !== undefined) return Helper.made;
+    const threads = Number(process.env.PROBITY_HOST_THREADS) || Math.min(2, os.availableParallelism());
+    if (threads < 2) return (Helper.made = null);
+    const k = kernels();
+    const worker = new Worker(new URL('./helper-thread.js', import.meta.url), { workerData: { module: k.module, memory: k.memory } });
+    worker.unref(); // never keeps the process alive
+    worker.on('error', (e) => {
+      Helper.made = null;
+      failure = e;
+    });
+    return (Helper.made = new Helper(k, worker));
+  }
+
+  /** row_sum over [t0, t1): the helper takes the rows from tm on, this thread the rest. */
+  rowSum(args: [number, number, number, number, number], t0: number, tm: number, t1: number, D: number): void {
+    const box = new Int32Array(this.k.memory.buffer, 0, MAILBOX_BYTES / 4);
+    box.set([...args, tm, t1, D], ARGS);
+    const seq = ++this.seq;
+    Atomics.store(box, SEQ, seq);
+    Atomics.notify(box, SEQ);
+    this.k.exports.row_sum(...args, t0, tm, D);
+    // Blocking here also blocks the event loop, so a crashed helper cannot be noticed by its 'error' event: give up
+    // after a minute (half the rows of a GPT-2-width SAE step take ~20 ms).
+    while (Atomics.load(box, DONE) !== seq) {
+      if (Atomics.wait(box, DONE, seq - 1, 60_000) === 'timed-out') {
+        Helper.made = null;
+        throw new ProbityError('HOST_THREAD', `the host kernel thread did not answer in 60 s${failure ? ` (${failure.message})` : ''}`);
+      }
+    }
+  }
+}
+
+let failure: Error | undefined;
