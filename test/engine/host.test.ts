@@ -99,3 +99,69 @@ test('host row sum: an index outside the rows is a clear error, and the next run
   const ok = await sess.run({ ...feeds, target: new NDArray(d.target, [N], 'int64') });
   assert.deepEqual(ok.out.dims, [T, D]);
 });
+
+test('host row dot: a[ia] . b[ib] against float64 (odd entry count, D not a multiple of 4), and its gradients', async () => {
+  const d = data(4);
+  const M = N - 1; // odd: the kernel's two-at-a-time loop leaves one entry
+  const g = new Graph('host_row_dot');
+  const a = g.input('a', 'float32', [T, D]);
+  const ia = g.input('ia', 'int64', [M]);
+  const b = g.input('b', 'float32', [R, D]);
+  const w = g.input('w', 'float32', [M]);
+  // ib implicit: entry n reads row floor(n / 14) of b.
+  const dots = op.hostRowDot(a, ia, b, { perSource: 14 });
+  const loss = op.reduceSum(op.mul(dots, w), [0], false);
+  const [dA, dB] = grad(loss, [a, b]);
+  g.output(op.add(dots, 0), 'dots');
+  g.output(dA, 'dA');
+  g.output(dB, 'dB');
+  const sess = await compile(g);
+  const A = Float32Array.from({ length: T * D }, (_, i) => d.w[i]);
+  const W = d.coef.subarray(0, M);
+  const r = await sess.run({ a: new NDArray(A, [T, D]), ia: new NDArray(d.target.slice(0, M), [M], 'int64'), b: new NDArray(d.src, [R, D]), w: new NDArray(W, [M]) });
+  const refDots = new Float64Array(M);
+  const refA = new Float64Array(T * D);
+  const refB = new Float64Array(R * D);
+  for (let n = 0; n < M; n++) {
+    const i = Number(d.target[n]);
+    const j = Math.floor(n / 14);
+    for (let e = 0; e < D; e++) {
+      refDots[n] += A[i * D + e] * d.src[j * D + e];
+      refA[i * D + e] += W[n] * d.src[j * D + e];
+      refB[j * D + e] += W[n] * A[i * D + e];
+    }
+  }
+  close(r.dots.data as Float32Array, refDots, 1e-5, 'dots');
+  close(r.dA.data as Float32Array, refA, 1e-5, 'dA');
+  close(r.dB.data as Float32Array, refB, 1e-5, 'dB');
+});
+
+test('large host sums and dots (split with the helper thread) match float64 and repeat bit for bit', async () => {
+  const rng = new Rng(5);
+  const rows = 512;
+  const n = 32768;
+  const d = 64; // n * d = 2^21: large enough to use the helper thread
+  const target = BigInt64Array.from({ length: n }, () => BigInt(Math.floor(rng.next() * rows)));
+  const coef = Float32Array.from({ length: n }, () => rng.next() - 0.5);
+  const src = Float32Array.from({ length: (n / 8) * d }, () => rng.next() - 0.5);
+  const g = new Graph('host_large');
+  const t = g.input('t', 'int64', [n]);
+  const c = g.input('c', 'float32', [n]);
+  const s = g.input('s', 'float32', [n / 8, d]);
+  const sum = op.hostRowSum(rows, t, c, s, { perSource: 8 });
+  g.output(op.add(sum, 0), 'sum');
+  g.output(op.hostRowDot(sum, t, s, { perSource: 8 }), 'dot');
+  const sess = await compile(g);
+  const feeds = { t: new NDArray(target, [n], 'int64'), c: new NDArray(coef, [n]), s: new NDArray(src, [n / 8, d]) };
+  const first = await sess.run(feeds);
+  const ref = new Float64Array(rows * d);
+  for (let k = 0; k < n; k++) for (let e = 0; e < d; e++) ref[Number(target[k]) * d + e] += coef[k] * src[Math.floor(k / 8) * d + e];
+  close(first.sum.data as Float32Array, ref, 1e-4, 'sum');
+  const got = first.sum.data as Float32Array;
+  const refDot = new Float64Array(n);
+  for (let k = 0; k < n; k++) for (let e = 0; e < d; e++) refDot[k] += got[Number(target[k]) * d + e] * src[Math.floor(k / 8) * d + e];
+  close(first.dot.data as Float32Array, refDot, 1e-4, 'dot');
+  const again = await sess.run(feeds);
+  assert.deepEqual(again.sum.data, first.sum.data);
+  assert.deepEqual(again.dot.data, first.dot.data);
+});

@@ -37,7 +37,8 @@ export function decodeCode(p: Record<string, Tensor>, code: GraphCode): Tensor {
 }
 
 /** sum_j acts[b, j] W[idx[b, j]] -> [B, Do], without bias. */
-export function sparseMix(W: Tensor, idx: Tensor, acts: Tensor, sums: SparseSums = 'host'): Tensor {
+export function sparseMix(W: Tensor, idx: Tensor, acts: Tensor, sums: SparseSums = 'exact'): Tensor {
+  // Inference graphs (no gradient) keep the plain Gather: a host op would cut every spliced model forward into stages.
   return sparseDecode(W, idx, acts, sums);
 }
 

@@ -6,15 +6,15 @@
 // b_eff = b_enc - W_enc b_dec, so the per-token encoder gradient never needs the input gradient.
 // Transcoders (dOut != dIn) pass applyBDecToInput = false: b_dec then lives in the output space only.
 //
-// Those row sums (10^8 multiply-adds per step at 768 -> 12288, k 32, batch 4096) run as host kernels by default
-// (SparseSums 'host': engine/host/row-sum.ts, exact and reproducible, no [B, K, D] tensor). The two onnxruntime
-// spellings stay for comparison: 'unordered' (ScatterND 'add' over a materialised [B, K, D] tensor, multi-threaded,
-// loses concurrent updates: engine/ops/indexing.ts) and 'exact' (ScatterElements, sequential, ~25x slower).
+// The sparse decoder and those row sums (10^8 multiply-adds per step at 768 -> 12288, k 32, batch 4096) run as host
+// kernels by default (SparseSums 'host': HostRowSum / HostRowDot, engine/host/, exact and reproducible, no [B, K, D]
+// tensor). The two onnxruntime spellings stay for comparison: 'unordered' (Gather + ScatterND 'add' over a [B, K, D]
+// tensor, multi-threaded, loses concurrent updates: engine/ops/indexing.ts) and 'exact' (ScatterElements, ~25x slower).
 // Dims: B batch, D d_in, S d_sae, K k, Do d_out.
 import type { Tensor } from '../../engine/graph/graph.js';
 import * as op from '../../engine/ops/index.js';
 import type { ScatterAddMode } from '../../engine/ops/index.js';
-import { ShapeError } from '../../engine/graph/shape.js';
+import { mulDims, ShapeError } from '../../engine/graph/shape.js';
 import { selectTopK, type TopKSelection } from './topk-select.js';
 
 /** How sparse SAE gradients (and BatchTopK's reconstruction) are summed into rows; see the top of this file. */
@@ -75,17 +75,16 @@ export function gatherRows(W: Tensor, idx: Tensor, mode: ScatterAddMode): Tensor
 }
 
 /**
- * sum_j acts[b, j] W[idx[b, j]] -> [B, Do] (no bias). The gradient to W is the row sum acts[b, j] * d[b] into rows
- * idx[b, j]; to acts, d[b] . W[idx[b, j]] (from the gathered rows the forward already holds).
+ * sum_j acts[b, j] W[idx[b, j]] -> [B, Do] (no bias). With a static batch and host sums this is one host row sum
+ * (token rows from decoder rows), whose gradients are host ops too: a row sum into W (acts[b, j] * d[b] into row
+ * idx[b, j]) and row dots for acts (d[b] . W[idx[b, j]]); no [B, K, Do] tensor is formed (AuxK's K is d_in / 2).
  */
 export function sparseDecode(W: Tensor, idx: Tensor, acts: Tensor, sums: SparseSums = 'host'): Tensor {
   if (sums !== 'host') return op.squeeze(op.matmul(op.unsqueeze(acts, 1), gatherRows(W, idx, sums)), 1);
-  const rows = op.gather(op.stopGradient(W), idx); // [B, K, Do]
-  const value = op.squeeze(op.matmul(op.unsqueeze(op.stopGradient(acts), 1), rows), 1);
-  return op.customVjp(value, [W, acts], (d, needs) => [
-    needs[0] ? op.hostRowSum(staticRows(W), idx, op.stopGradient(acts), d, perRow(idx)) : null,
-    needs[1] ? op.squeeze(op.matmul(rows, op.unsqueeze(d, -1)), -1) : null,
-  ]);
+  const K = idx.shape[idx.rank - 1] as number;
+  const flat = op.reshape(idx, [mulDims(idx.shape)]);
+  const token = op.reshapeLike(op.div(op.arange(flat, 0), idx.graph.scalar(K, 'int64')), idx); // row b of entry (b, j)
+  return op.hostRowSum(acts, token, acts, W, idx);
 }
 
 /** Pre-activations of the k chosen latents, with a sparse hand-written gradient for W_encT and b_eff. */

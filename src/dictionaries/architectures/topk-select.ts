@@ -50,8 +50,10 @@ export function selectTopK(W_encT: Tensor, b_eff: Tensor, x: Tensor, k: number, 
   const pre = int8PreActs(W_encT, b_eff, x); // [B, S], approximate
   const c = candidatesOf(k, candidates);
   const [, cand] = op.topk(pre, c, -1); // [B, C]
-  const rows = op.gather(W_encT, cand); // [B, C, D]
-  const exact = op.add(op.squeeze(op.matmul(rows, op.unsqueeze(x, -1)), -1), op.gather(b_eff, cand)); // [B, C]
+  // Exact pre-activations of the candidates: encoder row cand[b, c] against x[b], as host row dots (no [B, C, D]
+  // gather: 600 MB per step at 768 -> 12288).
+  const dots = op.hostRowDot(W_encT, cand, x, { perSource: c });
+  const exact = op.add(dots, op.gather(b_eff, cand)); // [B, C]
   if (c === k) return { pre, vals: exact, idx: cand };
   const [vals, j] = op.topk(exact, k, -1);
   return { pre, vals, idx: op.gatherElements(cand, j, 1) };

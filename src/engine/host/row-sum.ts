@@ -38,7 +38,7 @@ export function rowSum(arena: Arena, a: RowSumArgs): Slice {
   const R = a.src.length / a.D;
   if (a.target.length !== N) throw new ProbityError('HOST_SHAPE', `row sum: ${a.target.length} targets for ${N} coefficients`);
   const out = arena.alloc(a.rows * a.D * 4);
-  const src = arena.alloc(a.src.length * 4);
+  const src = arena.copyIn(a.src);
   const seg = arena.alloc((a.rows + 1) * 4);
   const row = arena.alloc(N * 4);
   const coef = arena.alloc(N * 4);
@@ -63,7 +63,6 @@ export function rowSum(arena: Arena, a: RowSumArgs): Slice {
     rowV[q] = s;
     coefV[q] = a.coef[n];
   }
-  arena.f32(src, a.src.length).set(a.src);
   // Large sums are split between this thread and the helper at the row where half the entries are done.
   const helper = N * a.D >= 2 ** 20 ? Helper.get() : null;
   if (helper) {
@@ -74,7 +73,7 @@ export function rowSum(arena: Arena, a: RowSumArgs): Slice {
       if (segV[mid] < N / 2) lo = mid + 1;
       else hi = mid;
     }
-    helper.rowSum([out, src, seg, row, coef], 0, lo, a.rows, a.D);
+    helper.run('row_sum', [out, src, seg, row, coef], 0, lo, a.rows, a.D);
   } else kernels().exports.row_sum(out, src, seg, row, coef, 0, a.rows, a.D);
   return { offset: out, length: a.rows * a.D };
 }

@@ -8,9 +8,12 @@ import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { ProbityError } from '../../errors.js';
 
-export interface KernelExports {
-  row_sum(out: number, src: number, seg: number, row: number, coef: number, t0: number, t1: number, D: number): void;
-}
+export type KernelName = 'row_sum' | 'row_dot';
+
+/** Every kernel takes five pointers, then the range [from, to) of rows (row_sum) or entries (row_dot), then D. */
+export type KernelFn = (p0: number, p1: number, p2: number, p3: number, p4: number, from: number, to: number, D: number) => void;
+
+export type KernelExports = Record<KernelName, KernelFn>;
 
 export interface Kernels {
   memory: WebAssembly.Memory;
@@ -47,10 +50,25 @@ const MAILBOX_BYTES = 64;
 /** Bump allocator over the kernels' memory: alloc during a run, reset when its results have been read. */
 export class Arena {
   private top = MAILBOX_BYTES;
+  private copies = new Map<Float32Array, number>();
   constructor(private readonly k: Kernels = kernels()) {}
 
   reset(): void {
     this.top = MAILBOX_BYTES;
+    this.copies.clear();
+  }
+
+  /** Offset of a copy of `a` in the arena; an array copied earlier in the same run is not copied again (a weight
+   *  matrix read by several host ops of one step). */
+  copyIn(a: Float32Array): number {
+    if (a.buffer === this.k.memory.buffer) return a.byteOffset; // already in the arena (a host result)
+    let at = this.copies.get(a);
+    if (at === undefined) {
+      at = this.alloc(a.length * 4);
+      this.f32(at, a.length).set(a);
+      this.copies.set(a, at);
+    }
+    return at;
   }
 
   /** Byte offset of `bytes` fresh bytes (16-aligned for SIMD loads); may grow the memory. */
@@ -73,14 +91,15 @@ export class Arena {
   }
 }
 
-// Mailbox (Int32 slots): 0 request sequence number, 1 done sequence number, 2..9 the row_sum arguments.
+// Mailbox (Int32 slots): 0 request sequence number, 1 done sequence number, 2 kernel, 3..10 its arguments.
 const SEQ = 0;
 const DONE = 1;
-const ARGS = 2;
+const KERNEL = 2;
+export const KERNEL_IDS: readonly KernelName[] = ['row_sum', 'row_dot'];
 
 /**
- * One helper thread for the row kernels: the caller runs rows [t0, tm) while the helper runs [tm, t1) of the same
- * buffers (each output row written by one thread, so results do not depend on the split). Host kernels run between
+ * One helper thread for the row kernels: the caller runs part of the range while the helper runs the rest, on the same
+ * buffers (each output row or entry written by one thread, so results do not depend on the split). Host kernels run between
  * onnxruntime calls, when its threads are idle. PROBITY_HOST_THREADS=1 (or a one-core machine) runs everything on the
  * calling thread.
  */
@@ -107,16 +126,17 @@ export class Helper {
     return (Helper.made = new Helper(k, worker));
   }
 
-  /** row_sum over [t0, t1): the helper takes the rows from tm on, this thread the rest. */
-  rowSum(args: [number, number, number, number, number], t0: number, tm: number, t1: number, D: number): void {
+  /** `kernel` over [from, to): the helper takes [mid, to), this thread [from, mid). */
+  run(kernel: KernelName, ptrs: [number, number, number, number, number], from: number, mid: number, to: number, D: number): void {
     const box = new Int32Array(this.k.memory.buffer, 0, MAILBOX_BYTES / 4);
-    box.set([...args, tm, t1, D], ARGS);
+    box[KERNEL] = KERNEL_IDS.indexOf(kernel);
+    box.set([...ptrs, mid, to, D], KERNEL + 1);
     const seq = ++this.seq;
     Atomics.store(box, SEQ, seq);
     Atomics.notify(box, SEQ);
-    this.k.exports.row_sum(...args, t0, tm, D);
+    this.k.exports[kernel](...ptrs, from, mid, D);
     // Blocking here also blocks the event loop, so a crashed helper cannot be noticed by its 'error' event: give up
-    // after a minute (half the rows of a GPT-2-width SAE step take ~20 ms).
+    // after a minute (half of a GPT-2-width SAE step's sum takes ~20 ms).
     while (Atomics.load(box, DONE) !== seq) {
       if (Atomics.wait(box, DONE, seq - 1, 60_000) === 'timed-out') {
         Helper.made = null;

@@ -31,7 +31,7 @@ export const OPS = {
   LayerNormalization: N.LayerNormalization,
   CustomVjp: C.CustomVjp,
   QuantizeLinear: Q.QuantizeLinear, DynamicQuantizeMatMul: Q.DynamicQuantizeMatMul,
-  HostRowSum: H.HostRowSum,
+  HostRowSum: H.HostRowSum, HostRowDot: H.HostRowDot,
 } satisfies Record<string, OpDef>;
 
 export type OpName = keyof typeof OPS;
@@ -46,5 +46,5 @@ export * from './quantized.js';
 export * from './softmax.js';
 export * from './norm.js';
 export * from './custom.js';
-export { hostRowSum, HOST_DOMAIN, HOST_KERNELS } from './host.js';
+export { hostRowSum, hostRowDot, HOST_DOMAIN, HOST_KERNELS } from './host.js';
 export { mulDims } from '../graph/shape.js';
