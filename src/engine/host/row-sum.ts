@@ -9,7 +9,8 @@ import { ProbityError } from '../../errors.js';
 import { Arena, Helper, kernels, type Slice } from './wasm.js';
 
 /** Non-negative int64 indices as int32 (little-endian low words; the high word must be 0). */
-export function int64Low(a: BigInt64Array, what: string, limit: number): Int32Array {
+export function int64Low(a: BigInt64Array, what: string, limit: number, arena?: Arena): Int32Array {
+  if (arena) return arena.memo(a, `low:${limit}`, () => int64Low(a, what, limit));
   const w = new Int32Array(a.buffer, a.byteOffset, a.length * 2);
   const out = new Int32Array(a.length);
   for (let i = 0; i < a.length; i++) {
@@ -32,6 +33,29 @@ export interface RowSumArgs {
   source: Int32Array | { perSource: number };
 }
 
+/**
+ * Counting sort of entries by target: seg [rows + 1] (arena offset) and the entries in sorted order; within a target,
+ * entries keep their order, so a sum's order is fixed. One step sorts the same indices for several sums (the TopK
+ * encoder and decoder gradients): the arena keeps the result for the run.
+ */
+function sortByTarget(arena: Arena, target: Int32Array, rows: number): { seg: number; segV: Int32Array; order: Int32Array } {
+  return arena.memo(target, `sort:${rows}`, () => {
+    const N = target.length;
+    const seg = arena.alloc((rows + 1) * 4);
+    const segV = arena.i32(seg, rows + 1).fill(0);
+    for (let n = 0; n < N; n++) {
+      const t = target[n];
+      if (!(t >= 0 && t < rows)) throw new ProbityError('HOST_INDEX', `row sum: entry ${n} targets row ${t}, outside [0, ${rows})`);
+      segV[t + 1]++;
+    }
+    for (let t = 0; t < rows; t++) segV[t + 1] += segV[t];
+    const next = segV.slice(0, rows);
+    const order = new Int32Array(N);
+    for (let n = 0; n < N; n++) order[next[target[n]]++] = n;
+    return { seg, segV, order };
+  });
+}
+
 /** out [rows, D] in the arena (see Arena: read it through arena.f32 after the run's allocations). */
 export function rowSum(arena: Arena, a: RowSumArgs): Slice {
   const N = a.coef.length;
@@ -39,25 +63,16 @@ export function rowSum(arena: Arena, a: RowSumArgs): Slice {
   if (a.target.length !== N) throw new ProbityError('HOST_SHAPE', `row sum: ${a.target.length} targets for ${N} coefficients`);
   const out = arena.alloc(a.rows * a.D * 4);
   const src = arena.copyIn(a.src);
-  const seg = arena.alloc((a.rows + 1) * 4);
+  const { seg, segV, order } = sortByTarget(arena, a.target, a.rows);
   const row = arena.alloc(N * 4);
   const coef = arena.alloc(N * 4);
-  // Counting sort by target; within a target, entries keep their order (so the sum's order is fixed).
-  const segV = arena.i32(seg, a.rows + 1).fill(0);
-  for (let n = 0; n < N; n++) {
-    const t = a.target[n];
-    if (!(t >= 0 && t < a.rows)) throw new ProbityError('HOST_INDEX', `row sum: entry ${n} targets row ${t}, outside [0, ${a.rows})`);
-    segV[t + 1]++;
-  }
-  for (let t = 0; t < a.rows; t++) segV[t + 1] += segV[t];
-  const next = segV.slice(0, a.rows);
   const rowV = arena.i32(row, N);
   const coefV = arena.f32(coef, N);
   const per = 'perSource' in a.source ? a.source.perSource : 0;
   const explicit = per ? null : (a.source as Int32Array);
   if (explicit && explicit.length !== N) throw new ProbityError('HOST_SHAPE', `row sum: ${explicit.length} sources for ${N} coefficients`);
-  for (let n = 0; n < N; n++) {
-    const q = next[a.target[n]]++;
+  for (let q = 0; q < N; q++) {
+    const n = order[q];
     const s = explicit ? explicit[n] : Math.floor(n / per);
     if (!(s >= 0 && s < R)) throw new ProbityError('HOST_INDEX', `row sum: entry ${n} reads source row ${s}, outside [0, ${R})`);
     rowV[q] = s;

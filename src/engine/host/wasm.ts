@@ -51,11 +51,21 @@ const MAILBOX_BYTES = 64;
 export class Arena {
   private top = MAILBOX_BYTES;
   private copies = new Map<Float32Array, number>();
+  private memos = new Map<object, Map<string, unknown>>();
   constructor(private readonly k: Kernels = kernels()) {}
 
   reset(): void {
     this.top = MAILBOX_BYTES;
     this.copies.clear();
+    this.memos.clear();
+  }
+
+  /** `make()` once per run for (array, key): index conversions and sorts that several host ops of a step share. */
+  memo<T>(of: object, key: string, make: () => T): T {
+    let m = this.memos.get(of);
+    if (!m) this.memos.set(of, (m = new Map()));
+    if (!m.has(key)) m.set(key, make());
+    return m.get(key) as T;
   }
 
   /** Offset of a copy of `a` in the arena; an array copied earlier in the same run is not copied again (a weight

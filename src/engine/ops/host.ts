@@ -122,8 +122,8 @@ export const HOST_KERNELS: Record<string, HostKernel> = {
       {
         dims: [rows, src!.dims[1]],
         ...rowSum(arena, {
-        rows, D: src!.dims[1], target: int64Low(target!.data as BigInt64Array, 'HostRowSum target', rows), coef: coef!.data as Float32Array, src: src!.data as Float32Array,
-        source: source ? int64Low(source.data as BigInt64Array, 'HostRowSum source', R) : { perSource: intAttr(attrs, 'perSource', 1) },
+        rows, D: src!.dims[1], target: int64Low(target!.data as BigInt64Array, 'HostRowSum target', rows, arena), coef: coef!.data as Float32Array, src: src!.data as Float32Array,
+        source: source ? int64Low(source.data as BigInt64Array, 'HostRowSum source', R, arena) : { perSource: intAttr(attrs, 'perSource', 1) },
         }),
       },
     ];
@@ -132,7 +132,7 @@ export const HOST_KERNELS: Record<string, HostKernel> = {
     const [a, ia, b, ib] = ins;
     const N = (ia ?? ib)!.data.length;
     const index = (t: NDArray | null, rows: number, per: string, what: string) =>
-      t ? int64Low(t.data as BigInt64Array, `HostRowDot ${what} index`, rows) : { perSource: intAttr(attrs, per, 1) };
+      t ? int64Low(t.data as BigInt64Array, `HostRowDot ${what} index`, rows, arena) : { perSource: intAttr(attrs, per, 1) };
     const rowDotArgs = { a: a!.data as Float32Array, ia: index(ia, a!.dims[0], 'perA', 'a'), b: b!.data as Float32Array, ib: index(ib, b!.dims[0], 'perB', 'b'), D: a!.dims[1], N };
     return [{ dims: [...(ia ?? ib)!.dims], ...rowDot(arena, rowDotArgs) }];
   },

@@ -18,6 +18,10 @@ export interface SessionOptions {
   threads?: number;
   /** Write an ORT per-node profile (JSON) with this file prefix; for performance work. */
   profilePrefix?: string;
+  /** Stop ORT's worker threads spinning as soon as a run returns (they still spin during a run). Staged graphs set
+   *  it: each stage is its own session with its own threads, and threads left spinning by one stage took the cores
+   *  from the next stage and from the host kernels between them. */
+  stopSpinningAfterRun?: boolean;
 }
 
 export type Feeds = Record<string, NDArray>;
@@ -153,7 +157,8 @@ export async function compile(graph: Graph, opts: SessionOptions = {}): Promise<
   const spin = process.env.PROBITY_SPIN !== '0';
   const externals = graph.externals.map((t) => ({ path: externalPath(t), data: bytesOf(t.constValue!) }));
   // External constants are identified by the memory they live in (the bytes name only their sizes).
-  const hash = createHash('sha256').update(bytes).update(`|${provider}|${threads}|${spin}|${opts.profilePrefix ?? ''}`);
+  const stopSpin = opts.stopSpinningAfterRun ?? process.env.PROBITY_SPIN_STOP === '1';
+  const hash = createHash('sha256').update(bytes).update(`|${provider}|${threads}|${spin}|${stopSpin}|${opts.profilePrefix ?? ''}`);
   for (const e of externals) hash.update(`|${e.path}:${bufferId(e.data.buffer)}:${e.data.byteOffset}:${e.data.byteLength}`);
   const key = hash.digest('hex');
   const hit = cache.get(key);
@@ -167,7 +172,9 @@ export async function compile(graph: Graph, opts: SessionOptions = {}): Promise<
       logSeverityLevel: 3,
       ...(opts.profilePrefix ? { enableProfiling: true, profileFilePrefix: opts.profilePrefix } : {}),
       ...(externals.length ? { externalData: externals } : {}),
-      ...(spin ? {} : { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } }),
+      ...(spin
+        ? stopSpin ? { extra: { session: { force_spinning_stop: '1' } } } : {}
+        : { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } }),
     });
     const sig = (t: Tensor): Signature => ({ name: t.name, dtype: t.dtype, shape: t.shape });
     return new CompiledGraph(key, session, graph.inputs.map(sig), graph.outputs.map(sig), () => cache.delete(key));

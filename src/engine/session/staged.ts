@@ -198,7 +198,7 @@ export async function compileStaged(g: Graph, opts: SessionOptions, compilePlain
     st.graph.constants.push(...g.constants);
     st.graph.externals.push(...g.externals);
   });
-  for (const st of stages) if (st.graph.outputs.length) st.runner = await compilePlain(st.graph, opts);
+  for (const st of stages) if (st.graph.outputs.length) st.runner = await compilePlain(st.graph, { stopSpinningAfterRun: true, ...opts });
   const sig = (t: Tensor): Signature => ({ name: t.name, dtype: t.dtype, shape: t.shape });
   const finals = new Map(g.outputs.map((t) => [t.name, t]));
   for (const t of g.outputs) {
