@@ -1,8 +1,9 @@
 // Graphs that hold host ops (ops/host.ts) run as stages: onnxruntime runs everything a host op's inputs need, the
 // host kernel runs on those values, onnxruntime runs what depends on its result, and so on. A node's stage is the
-// number of host ops on its longest path from the inputs, so each stage is one session and values cross between
-// stages only where a later stage or a host op reads them (a training step crosses a few small tensors: indices,
-// coefficients, the reconstruction error). Each stage is compiled and cached like any graph (session.ts).
+// number of host ops on its longest path from the inputs (or later, where that makes fewer bytes cross), so each
+// stage is one session and values cross between stages only where a later stage or a host op reads them (a training
+// step crosses a few small tensors: indices, coefficients, the reconstruction error). Each stage is compiled and
+// cached like any graph (session.ts) and checks its own feeds.
 import { ALIAS_OPS, Graph, type Node, type Tensor } from '../graph/graph.js';
 import { HOST_DOMAIN, HOST_KERNELS, type HostValue } from '../ops/host.js';
 import { Arena } from '../host/wasm.js';
