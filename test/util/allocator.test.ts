@@ -12,7 +12,9 @@ import { ALLOCATOR_ENV, shouldRelaunch } from '../../src/util/allocator.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const moduleUrl = pathToFileURL(path.join(here, '../../src/util/allocator.js')).href;
 
-function runScript(env: NodeJS.ProcessEnv) {
+/** A script that relaunches itself and, in the relaunched child, runs `childBody`; and the environment without the
+ *  allocator settings (so the script does relaunch). */
+function relaunchingScript(childBody: string) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probity-alloc-'));
   const file = path.join(dir, 'child.mjs');
   fs.writeFileSync(
@@ -20,13 +22,18 @@ function runScript(env: NodeJS.ProcessEnv) {
     `import { relaunchWithAllocatorEnv } from ${JSON.stringify(moduleUrl)};
 const r = relaunchWithAllocatorEnv();
 if (r) process.exitCode = await r;
-else { console.log(JSON.stringify({ mmap: process.env.MALLOC_MMAP_THRESHOLD_ ?? null, pid: process.pid })); process.exitCode = 7; }
+else { ${childBody} }
 `,
   );
-  const clean = { ...process.env };
-  for (const k of Object.keys(ALLOCATOR_ENV)) delete clean[k];
-  const res = spawnSync(process.execPath, [file, '--some-arg'], { env: { ...clean, ...env }, encoding: 'utf8' });
-  fs.rmSync(dir, { recursive: true, force: true });
+  const env = { ...process.env };
+  for (const k of Object.keys(ALLOCATOR_ENV)) delete env[k];
+  return { file, env, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+function runScript(extraEnv: NodeJS.ProcessEnv) {
+  const s = relaunchingScript('console.log(JSON.stringify({ mmap: process.env.MALLOC_MMAP_THRESHOLD_ ?? null, pid: process.pid })); process.exitCode = 7;');
+  const res = spawnSync(process.execPath, [s.file, '--some-arg'], { env: { ...s.env, ...extraEnv }, encoding: 'utf8' });
+  s.cleanup();
   return res;
 }
 
@@ -49,19 +56,8 @@ test('relaunch: PROBITY_RELAUNCH=0 and user-set values are respected', { skip: p
 });
 
 test('relaunch: a child whose parent is SIGKILLed dies too (it would otherwise keep writing into the run folder)', { skip: process.platform !== 'linux' && 'glibc settings apply on Linux only', timeout: 30_000 }, async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probity-alloc-'));
-  const file = path.join(dir, 'child.mjs');
-  fs.writeFileSync(
-    file,
-    `import { relaunchWithAllocatorEnv } from ${JSON.stringify(moduleUrl)};
-const r = relaunchWithAllocatorEnv();
-if (r) process.exitCode = await r;
-else { console.log(process.pid); setInterval(() => {}, 1000); }
-`,
-  );
-  const clean = { ...process.env };
-  for (const k of Object.keys(ALLOCATOR_ENV)) delete clean[k];
-  const parent = spawn(process.execPath, [file], { env: clean, stdio: ['ignore', 'pipe', 'inherit'] });
+  const s = relaunchingScript('console.log(process.pid); setInterval(() => {}, 1000);');
+  const parent = spawn(process.execPath, [s.file], { env: s.env, stdio: ['ignore', 'pipe', 'inherit'] });
   const childPid = await new Promise<number>((resolve) => parent.stdout.once('data', (b: Buffer) => resolve(Number(b.toString().trim()))));
   assert.ok(childPid > 0 && childPid !== parent.pid, 'expected the relaunched child to print its pid');
   // Alive (and not a zombie) means /proc/<pid>/stat exists with a state other than Z.
@@ -78,6 +74,6 @@ else { console.log(process.pid); setInterval(() => {}, 1000); }
   while (alive() && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 20));
   const stillAlive = alive();
   if (stillAlive) process.kill(childPid, 'SIGKILL');
-  fs.rmSync(dir, { recursive: true, force: true });
+  s.cleanup();
   assert.equal(stillAlive, false, 'the orphaned child was still running 10 s after its parent was killed');
 });

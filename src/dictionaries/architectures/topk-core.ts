@@ -14,7 +14,7 @@
 import type { Tensor } from '../../engine/graph/graph.js';
 import * as op from '../../engine/ops/index.js';
 import type { ScatterAddMode } from '../../engine/ops/index.js';
-import { mulDims, ShapeError } from '../../engine/graph/shape.js';
+import { ShapeError } from '../../engine/graph/shape.js';
 import { selectTopK, type TopKSelection } from './topk-select.js';
 
 /** How sparse SAE gradients (and BatchTopK's reconstruction) are summed into rows; see the top of this file. */
@@ -81,9 +81,7 @@ export function gatherRows(W: Tensor, idx: Tensor, mode: ScatterAddMode): Tensor
  */
 export function sparseDecode(W: Tensor, idx: Tensor, acts: Tensor, sums: SparseSums = 'host'): Tensor {
   if (sums !== 'host') return op.squeeze(op.matmul(op.unsqueeze(acts, 1), gatherRows(W, idx, sums)), 1);
-  const K = idx.shape[idx.rank - 1] as number;
-  const flat = op.reshape(idx, [mulDims(idx.shape)]);
-  const token = op.reshapeLike(op.div(op.arange(flat, 0), idx.graph.scalar(K, 'int64')), idx); // row b of entry (b, j)
+  const token = op.rowPerEntry(idx, idx.shape[idx.rank - 1] as number); // row b of entry (b, j)
   return op.hostRowSum(acts, token, acts, W, idx);
 }
 

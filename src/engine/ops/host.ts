@@ -58,11 +58,15 @@ export const HostRowSum: OpDef = {
   },
 };
 
+/** floor(n / per) for every entry n of `like` (flattened), shaped like it: the implicit row index as a tensor. */
+export function rowPerEntry(like: Tensor, per: number): Tensor {
+  const flat = reshape(like, [mulDims(like.shape)]);
+  return reshapeLike(div(arange(flat, 0), flat.graph.scalar(per, 'int64')), like);
+}
+
 /** Source row of every entry, as a tensor shaped like target. */
 function sourceIndex(source: Tensor | null, target: Tensor, perSource: number): Tensor {
-  if (source) return source;
-  const flat = reshape(target, [mulDims(target.shape)]);
-  return reshapeLike(div(arange(flat, 0), flat.graph.scalar(perSource, 'int64')), target);
+  return source ?? rowPerEntry(target, perSource);
 }
 
 /**

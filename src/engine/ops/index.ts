@@ -46,5 +46,5 @@ export * from './quantized.js';
 export * from './softmax.js';
 export * from './norm.js';
 export * from './custom.js';
-export { hostRowSum, hostRowDot, HOST_DOMAIN, HOST_KERNELS } from './host.js';
+export { hostRowSum, hostRowDot, rowPerEntry, HOST_DOMAIN, HOST_KERNELS } from './host.js';
 export { mulDims } from '../graph/shape.js';

@@ -7,7 +7,7 @@
 // threads at an embedding-gradient size, 4096 rows of 192 into 512: 3 to 4 runs in 5 wrong, by up to a whole update).
 // Its ScatterElements runs sequentially and is exact. So gradients use scatterAddRows (ScatterElements on a flat
 // view, ~13 ns per element) unless a caller asks for the racing kernel by name (`'unordered'`, ~0.5 ns per element),
-// which only the SAE trainer does, where 10^8 elements per step make the exact kernel too slow (see topk-core.ts).
+// which only comparison benches do. SAE training, at 10^8 elements per step, sums on the host instead (ops/host.ts).
 import type { Tensor } from '../graph/graph.js';
 import { isStatic, mulDims, normAxis, numel, ShapeError, type Dim } from '../graph/shape.js';
 import { show } from '../../errors.js';
