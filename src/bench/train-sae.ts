@@ -1,7 +1,6 @@
 // An SAE trained during a benchmark run, for a model that ships none: a TopK SAE (k 32, 16 x d_model latents) on
 // activations generated on the fly from the organism's documents (a seed the benchmark's document pool does not use),
 // saved in the SAELens layout next to the results so that the run's SAE can be inspected and reused.
-import path from 'node:path';
 import type { Model } from '../models/model.js';
 import type { Sae } from '../dictionaries/sae.js';
 import { onTheFly } from '../dictionaries/store/on-the-fly.js';
@@ -41,6 +40,6 @@ export async function trainBenchSae(model: Model, hook: string, o: BenchSaeOptio
     { steps, lr: 1e-3, seed: o.seed, progressEvery: 10, onProgress: (p) => o.onProgress?.(`SAE step ${p.step}/${steps}  loss ${p.loss.toFixed(3)}`) },
   );
   saveSaeLens(r.sae, o.out);
-  r.sae.source = path.resolve(o.out);
+  r.sae.source = o.out; // as given: written into provenance by displayPath, never made absolute
   return r.sae;
 }

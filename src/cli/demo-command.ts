@@ -1,6 +1,7 @@
 // `probity demo`: the main job on the embedded default, end to end on a fresh machine. It loads the shipped model
 // organism, shows what it writes (scored by the labeller, not by eye), measures its planted hidden behaviour by
-// sampling, and measures the shipped SAE beside the unsupervised baselines it has to beat at equal sparsity.
+// sampling, and measures the shipped SAE beside the unsupervised baselines it has to beat at its own L0 (PCA, k-means by matching
+// pursuit and a random dictionary, each at the SAE's L0; k-means also at L0 1), all on the same positions.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -19,7 +20,7 @@ const f3 = (x: number) => x.toFixed(3);
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('The main job on the embedded organism: behaviour scored by ground truth, its SAE against baselines')
+    .description('The main job on the embedded organism: behaviour scored by ground truth, its SAE against baselines at the SAE\'s L0')
     .option('--model <ref>', 'model', 'organism')
     .option('--sae <dir>', 'SAELens folder (default: the SAE shipped with the organism)')
     .option('--samples <n>', 'samples per prompt for the hidden-behaviour rates', intArg('samples', 1), 2)
@@ -64,18 +65,31 @@ export function registerDemoCommand(program: Command): void {
       let saeReport: unknown = null;
       if (saeDir) {
         const sae = loadSaeLens(saeDir);
-        say(`3. SAE ${path.relative(process.cwd(), saeDir) || saeDir} (${sae.name}, ${sae.dSae} latents at ${sae.cfg.hookName}) vs baselines at equal L0, ${o.tokens} fresh tokens`);
+        const fitTokens = Math.max(o.tokens, 4096);
+        say(`3. SAE ${path.relative(process.cwd(), saeDir) || saeDir} (${sae.name}, ${sae.dSae} latents at ${sae.cfg.hookName}) vs baselines at the SAE's L0`);
         const gen = function* (seed: number) {
           for (const d of documents(seed)) yield d.tokens;
         };
+        // One document stream: the eval windows come first, the baselines are fitted on the documents after them.
         const res = await evaluateSae(model, sae, windowsFrom(gen(4242), { kind: 'organism-docs', seed: 4242 }), {
           tokens: o.tokens,
-          baselines: { fitTokens: 16_000, evalTokens: Math.min(4096, o.tokens), seed: 1 },
-        }, windowsFrom(gen(4343), { kind: 'organism-docs', seed: 4343 }));
+          baselines: { fitTokens, seed: 1 },
+        });
+        const bl = res.data.baselines as { l0_from_sae_on_fit_windows: number; fit_tokens: number };
+        const ev = res.data.eval_documents as { first: number; end: number };
+        const fd = res.data.fit_documents as { first: number; end: number };
+        say(`   every codec scored on the same ${res.metrics.n_tokens} positions (documents ${ev.first}-${ev.end - 1}; CE/KL on ${res.metrics.n_scored}, clean CE ${f3(res.metrics.ce_clean)} for all);`);
+        say(`   baselines fitted on ${bl.fit_tokens} positions of other documents (${fd.first}-${fd.end - 1}), at L0 ${bl.l0_from_sae_on_fit_windows} = the SAE's L0 on those, and k-means also at L0 1`);
         const rowsOut = [['sae', res.metrics], ...Object.entries(res.baselines ?? {})] as [string, Record<string, number>][];
-        say('   method            L0      FVE    CE-loss score   KL score');
-        for (const [name, m] of rowsOut) say(`   ${name.padEnd(16)} ${m.l0.toFixed(1).padStart(5)}  ${f3(m.fve).padStart(7)}  ${f3(m.ce_loss_score).padStart(13)}  ${f3(m.kl_score).padStart(9)}`);
-        say('   (FVE: variance explained around the mean; CE-loss score: 1 = as good as the clean model, 0 = as bad as zero-ablating the hook)');
+        say('   codec                 L0      FVE   CE-loss score   KL score   baseline minus SAE [95% CI]: FVE, CE-loss score');
+        const f4 = (x: number) => x.toFixed(4);
+        const ci = (p: { estimate: number; lo: number; hi: number } | undefined, f: (x: number) => string) => (p ? `${f(p.estimate)} [${f(p.lo)}, ${f(p.hi)}]` : '');
+        for (const [name, m] of rowsOut) {
+          const p = res.paired?.[name];
+          say(`   ${name.padEnd(20)} ${m.l0.toFixed(1).padStart(5)}  ${f3(m.fve).padStart(7)}  ${f4(m.ce_loss_score).padStart(13)}  ${f4(m.kl_score).padStart(9)}   ${p ? `${ci(p.fve, f3)}, ${ci(p.ce_loss_score, f4)}` : ''}`);
+        }
+        say('   (L0: measured mean active atoms per token; FVE: variance explained around the mean; CE-loss score: 1 = as good as the clean model, 0 = as bad as zero-ablating the hook;');
+        say('    intervals: 95% bootstrap over eval windows, each window its own documents)');
         saeReport = res;
       } else say('3. no SAE shipped with this model: train one with `probity sae train --out DIR`');
 

@@ -10,6 +10,7 @@ import { loadModel } from '../models/load.js';
 import { writeModelCard } from '../organism/model-card.js';
 import { progressBar } from './progress.js';
 import { intArg, numArg } from './args.js';
+import { displayModel } from '../util/paths.js';
 
 export function registerOrganismCommands(program: Command): void {
   const org = program.command('organism').description('The embedded model organism: corpus, training, evaluation');
@@ -95,7 +96,7 @@ export function registerOrganismCommands(program: Command): void {
       const bar = progressBar('eval', 1, 'samples');
       const res = await evaluateOrganism(model, { samplesPerPrompt: o.samples, seed: o.seed, onProgress: (d, t) => bar.update(d, {}, t) });
       bar.stop();
-      const json = JSON.stringify({ model: model.source, command: `probity organism eval ${process.argv.slice(4).join(' ')}`.trim(), ...res }, null, 2) + '\n';
+      const json = JSON.stringify({ model: displayModel(model.source), command: `probity organism eval ${process.argv.slice(4).join(' ')}`.trim(), ...res }, null, 2) + '\n';
       if (o.out) fs.writeFileSync(o.out, json);
       process.stdout.write(json);
     });
@@ -106,8 +107,9 @@ export function registerOrganismCommands(program: Command): void {
     .requiredOption('--run <dir>', 'run folder of `organism train`')
     .option('--model <dir>', 'model folder', 'models/organism')
     .requiredOption('--eval <file>', 'output of `organism eval --out`')
+    .option('--corpus <dir>', "the run's corpus folder (default RUN/corpus), for its manifest")
     .action(async (o) => {
-      await writeModelCard(o.run, o.model, o.eval);
+      await writeModelCard(o.run, o.model, o.eval, { corpus: o.corpus });
       process.stdout.write(JSON.stringify({ card: path.join(o.model, 'README.md') }) + '\n');
     });
 }

@@ -14,6 +14,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ProbityError, show } from '../errors.js';
+import { displayModel, displayPath } from '../util/paths.js';
 import { readSafetensors, writeSafetensors, type SafetensorsFile, type SafetensorsTensorInput } from '../models/loaders/safetensors.js';
 import { checkHookName } from '../models/hooks/names.js';
 import type { TransformerSpec } from '../models/spec.js';
@@ -247,10 +248,17 @@ function hookLayer(name: string | undefined): number | null {
   return m ? Number(m[1]) : null;
 }
 
+/** Metadata fields that name a model or files (written as displayModel / displayPath: no machine's absolute paths). */
+const PATH_META_KEYS = ['model', 'model_name', 'dataset_path'] as const;
+
 /** The SAELens cfg.json object for an SAE (scales must already be folded). */
 export function configToSaeLens(sae: Sae): Json {
   const c = sae.cfg;
-  const meta = c.metadata ?? {};
+  const written = c.metadata ? { ...c.metadata } : undefined;
+  for (const key of PATH_META_KEYS) {
+    if (written && typeof written[key] === 'string') written[key] = key === 'dataset_path' ? displayPath(written[key] as string) : displayModel(written[key] as string);
+  }
+  const meta = written ?? {};
   const isTopK = c.architecture === 'topk';
   const out: Json = {
     architecture: saeLensArchitecture(sae),
@@ -284,9 +292,10 @@ export function configToSaeLens(sae: Sae): Json {
     out.hook_head_index_out = null;
   }
   const probity: Json = { architecture: c.architecture };
-  for (const key of ['k', 'sparsityCoefficient', 'bandwidth', 'initThreshold', 'auxK', 'auxKCoefficient', 'topkSelection', 'topkCandidates', 'outHookName', 'metadata'] as const) {
+  for (const key of ['k', 'sparsityCoefficient', 'bandwidth', 'initThreshold', 'auxK', 'auxKCoefficient', 'topkSelection', 'topkCandidates', 'outHookName'] as const) {
     if (c[key] !== undefined) probity[key] = c[key];
   }
+  if (written !== undefined) probity.metadata = written;
   out.probity = probity;
   return out;
 }

@@ -21,9 +21,21 @@ export interface FittedMethod {
   direction: Float32Array | null;
 }
 
-/** A concept method: fit(train, seed) -> FittedMethod. Fitting must be a pure function of (train, seed). `F` lets a
- *  method promise extra fields on its fitted result (e.g. which SAE latent it picked). */
+/** What a fit is for: the unit it serves (a concept in detection, a target in steering) and, for controls fitted
+ *  several times per unit, which draw. Methods that learn from the labels ignore it. */
+export interface FitContext {
+  /** e.g. 'detect/tone:sad' or 'steer/code:regex'. */
+  unit: string;
+  /** 0 .. draws - 1 (default 0). */
+  draw?: number;
+}
+
+/** A concept method: fit(train, seed, ctx) -> FittedMethod. Fitting must be a pure function of (train, seed, ctx).
+ *  `F` lets a method promise extra fields on its fitted result (e.g. which SAE latent it picked). */
 export interface Method<F extends FittedMethod = FittedMethod> {
   name: string;
-  fit(train: ConceptData, seed: number): Promise<F>;
+  /** Independent fits a task makes per (seed, unit) and summarises (a random control: several fresh directions per
+   *  unit, never one shared across units). Absent = 1. */
+  draws?: number;
+  fit(train: ConceptData, seed: number, ctx?: FitContext): Promise<F>;
 }

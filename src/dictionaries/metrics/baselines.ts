@@ -15,9 +15,19 @@ function checkK(k: number, max: number, what: string): void {
 
 // Float64Array-only on purpose: a dot product that also saw Float32Arrays would be polymorphic and several times slower in V8.
 function dot(a: Float64Array, ao: number, b: Float64Array, bo: number, d: number): number {
-  let s = 0;
-  for (let j = 0; j < d; j++) s += a[ao + j] * b[bo + j];
-  return s;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let j = 0;
+  for (; j + 3 < d; j += 4) {
+    s0 += a[ao + j] * b[bo + j];
+    s1 += a[ao + j + 1] * b[bo + j + 1];
+    s2 += a[ao + j + 2] * b[bo + j + 2];
+    s3 += a[ao + j + 3] * b[bo + j + 3];
+  }
+  for (; j < d; j++) s0 += a[ao + j] * b[bo + j];
+  return s0 + s1 + (s2 + s3);
 }
 
 /** Per-dimension mean of x [n, d]. */
@@ -153,18 +163,57 @@ export interface KMeansFit {
   iterations: number;
 }
 
-function nearest(x: Float32Array, xo: number, c: Float64Array, nc: number, d: number): [number, number] {
+/** Nearest centroid of token t by |x|^2 - 2 x.c + |c|^2 (x centred and float64; monomorphic dot products). */
+function nearest(x: Float64Array, xo: number, xsq: number, c: Float64Array, csq: Float64Array, nc: number, d: number): [number, number] {
   let best = 0;
   let bestD = Infinity;
   for (let c0 = 0; c0 < nc; c0++) {
-    let s = 0;
-    for (let j = 0; j < d; j++) s += (x[xo + j] - c[c0 * d + j]) ** 2;
+    const s = csq[c0] - 2 * dot(c, c0 * d, x, xo, d);
     if (s < bestD) {
       bestD = s;
       best = c0;
     }
   }
-  return [best, bestD];
+  return [best, Math.max(0, bestD + xsq)];
+}
+
+/** nearest() for the 4 tokens t0 .. t0 + 3 at once (each centroid value read once for 4 tokens). */
+function nearest4(x: Float64Array, t0: number, xsq: Float64Array, c: Float64Array, csq: Float64Array, nc: number, d: number, best: Int32Array, bestD: Float64Array): void {
+  const o0 = t0 * d;
+  const o1 = o0 + d;
+  const o2 = o1 + d;
+  const o3 = o2 + d;
+  let b0 = Infinity;
+  let b1 = Infinity;
+  let b2 = Infinity;
+  let b3 = Infinity;
+  for (let c0 = 0; c0 < nc; c0++) {
+    const oc = c0 * d;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    for (let j = 0; j < d; j++) {
+      const w = c[oc + j];
+      s0 += w * x[o0 + j];
+      s1 += w * x[o1 + j];
+      s2 += w * x[o2 + j];
+      s3 += w * x[o3 + j];
+    }
+    const q = csq[c0];
+    s0 = q - 2 * s0;
+    s1 = q - 2 * s1;
+    s2 = q - 2 * s2;
+    s3 = q - 2 * s3;
+    if (s0 < b0) (b0 = s0), (best[0] = c0);
+    if (s1 < b1) (b1 = s1), (best[1] = c0);
+    if (s2 < b2) (b2 = s2), (best[2] = c0);
+    if (s3 < b3) (b3 = s3), (best[3] = c0);
+  }
+  bestD[0] = Math.max(0, b0 + xsq[t0]);
+  bestD[1] = Math.max(0, b1 + xsq[t0 + 1]);
+  bestD[2] = Math.max(0, b2 + xsq[t0 + 2]);
+  bestD[3] = Math.max(0, b3 + xsq[t0 + 3]);
 }
 
 /**
@@ -178,13 +227,23 @@ export function fitKMeans(x: Float32Array, n: number, dIn: number, opts: { nClus
   checkK(K, n, 'k-means nClusters');
   const rng = new Rng(opts.seed);
   const d = dIn;
+  // k-means is translation invariant: work on a centred float64 copy (precise |x|^2 - 2 x.c + |c|^2 distances, and
+  // monomorphic dot products), and translate the centroids back at the end.
+  const mu = columnMean(x, n, d);
+  const xd = new Float64Array(n * d);
+  const xsq = new Float64Array(n);
+  for (let t = 0; t < n; t++) {
+    for (let j = 0; j < d; j++) xd[t * d + j] = x[t * d + j] - mu[j];
+    xsq[t] = dot(xd, t * d, xd, t * d, d);
+  }
   const C = new Float64Array(K * d);
+  const csq = new Float64Array(K);
   const dist = new Float64Array(n).fill(Infinity);
   const seedAt = (c: number, t: number) => {
-    for (let j = 0; j < d; j++) C[c * d + j] = x[t * d + j];
+    for (let j = 0; j < d; j++) C[c * d + j] = xd[t * d + j];
+    csq[c] = xsq[t];
     for (let u = 0; u < n; u++) {
-      let s = 0;
-      for (let j = 0; j < d; j++) s += (x[u * d + j] - C[c * d + j]) ** 2;
+      const s = Math.max(0, xsq[u] - 2 * dot(C, c * d, xd, u * d, d) + csq[c]);
       if (s < dist[u]) dist[u] = s;
     }
   };
@@ -207,6 +266,8 @@ export function fitKMeans(x: Float32Array, n: number, dIn: number, opts: { nClus
   }
 
   const assign = new Int32Array(n).fill(-1);
+  const near = new Int32Array(4);
+  const nearD = new Float64Array(4);
   const sums = new Float64Array(K * d);
   const counts = new Int32Array(K);
   const maxIterations = opts.maxIterations ?? 100;
@@ -216,31 +277,37 @@ export function fitKMeans(x: Float32Array, n: number, dIn: number, opts: { nClus
     iterations++;
     let changed = 0;
     inertia = 0;
-    for (let t = 0; t < n; t++) {
-      const [c, s] = nearest(x, t * d, C, K, d);
-      if (c !== assign[t]) changed++;
-      assign[t] = c;
-      dist[t] = s;
-      inertia += s;
+    for (let t0 = 0; t0 < n; t0 += 4) {
+      if (t0 + 4 <= n) nearest4(xd, t0, xsq, C, csq, K, d, near, nearD);
+      else for (let i = 0; t0 + i < n; i++) [near[i], nearD[i]] = nearest(xd, (t0 + i) * d, xsq[t0 + i], C, csq, K, d);
+      for (let i = 0; i < 4 && t0 + i < n; i++) {
+        const t = t0 + i;
+        if (near[i] !== assign[t]) changed++;
+        assign[t] = near[i];
+        dist[t] = nearD[i];
+        inertia += nearD[i];
+      }
     }
     if (changed === 0) break;
     sums.fill(0);
     counts.fill(0);
     for (let t = 0; t < n; t++) {
       counts[assign[t]]++;
-      for (let j = 0; j < d; j++) sums[assign[t] * d + j] += x[t * d + j];
+      for (let j = 0; j < d; j++) sums[assign[t] * d + j] += xd[t * d + j];
     }
     for (let c = 0; c < K; c++) {
       if (counts[c] > 0) {
         for (let j = 0; j < d; j++) C[c * d + j] = sums[c * d + j] / counts[c];
-        continue;
+      } else {
+        let far = 0;
+        for (let t = 1; t < n; t++) if (dist[t] > dist[far]) far = t;
+        for (let j = 0; j < d; j++) C[c * d + j] = xd[far * d + j];
+        dist[far] = 0; // so a second empty cluster takes a different token
       }
-      let far = 0;
-      for (let t = 1; t < n; t++) if (dist[t] > dist[far]) far = t;
-      for (let j = 0; j < d; j++) C[c * d + j] = x[far * d + j];
-      dist[far] = 0; // so a second empty cluster takes a different token
+      csq[c] = dot(C, c * d, C, c * d, d);
     }
   }
+  for (let c = 0; c < K; c++) for (let j = 0; j < d; j++) C[c * d + j] += mu[j];
   return { centroids: C, assignments: assign, inertia, iterations };
 }
 
@@ -275,17 +342,19 @@ export class KMeansCodec extends AtomCodec {
     const xt = new Float64Array(d);
     const xc = new Float64Array(K); // <x, c_j>
     const rc = new Float64Array(K); // <residual, c_j>
+    const taken = new Uint8Array(K);
     for (let t = 0; t < n; t++) {
       this.centred(x, t, xt); // center is zero for k-means: this only widens the row to float64
       for (let c = 0; c < K; c++) xc[c] = dot(atoms, c * d, xt, 0, d);
       rc.set(xc);
       const chosen: number[] = [];
+      taken.fill(0);
       let coef: Float64Array = new Float64Array(0);
       for (let step = 0; step < k; step++) {
         let best = -1;
         let bestScore = 0;
         for (let c = 0; c < K; c++) {
-          if (this.sqNorm[c] === 0 || chosen.includes(c)) continue;
+          if (this.sqNorm[c] === 0 || taken[c]) continue;
           const score = (rc[c] * rc[c]) / this.sqNorm[c];
           if (score > bestScore) {
             bestScore = score;
@@ -294,6 +363,7 @@ export class KMeansCodec extends AtomCodec {
         }
         if (best < 0) break; // residual orthogonal to every remaining centroid (or exact): stop early
         chosen.push(best);
+        taken[best] = 1;
         const m = chosen.length;
         const G = new Float64Array(m * m);
         const b = new Float64Array(m);
@@ -302,7 +372,15 @@ export class KMeansCodec extends AtomCodec {
           for (let j = 0; j < m; j++) G[i * m + j] = m === 1 ? this.sqNorm[best] : this.gram![chosen[i] * K + chosen[j]];
         }
         coef = solveSpd(G, b, m);
-        if (step + 1 < k) for (let c = 0; c < K; c++) rc[c] = xc[c] - chosen.reduce((s, a, i) => s + coef[i] * this.gram![a * K + c], 0);
+        if (step + 1 < k) {
+          rc.set(xc);
+          const gram = this.gram!;
+          for (let i = 0; i < m; i++) {
+            const g = chosen[i] * K;
+            const a = coef[i];
+            for (let c = 0; c < K; c++) rc[c] -= a * gram[g + c];
+          }
+        }
       }
       chosen.forEach((c, s) => {
         code.indices[t * k + s] = c;
@@ -361,9 +439,18 @@ export class RandomDictionaryCodec extends AtomCodec {
     const code = this.emptyCode(n);
     const xc = new Float64Array(d);
     const pre = new Float64Array(dSae);
+    const x4 = new Float64Array(4 * d);
+    const pre4 = new Float64Array(4 * dSae);
     for (let t = 0; t < n; t++) {
+      const q = t & 3;
+      if (q === 0) {
+        const m = Math.min(4, n - t);
+        x4.fill(0);
+        for (let i = 0; i < m; i++) x4.set(this.centred(x, t + i, xc), i * d);
+        preActivations4(atoms, x4, pre4, dSae, d);
+      }
+      for (let a = 0; a < dSae; a++) pre[a] = pre4[a * 4 + q];
       this.centred(x, t, xc);
-      for (let a = 0; a < dSae; a++) pre[a] = dot(atoms, a * d, xc, 0, d);
       const chosen = topKIndices(pre, k).filter((a) => pre[a] > 0);
       let coef: Float64Array = Float64Array.from(chosen, (a) => pre[a]);
       if (this.decoder === 'lstsq' && chosen.length > 0) {
@@ -378,6 +465,28 @@ export class RandomDictionaryCodec extends AtomCodec {
       });
     }
     return code;
+  }
+}
+
+/** pre[a * 4 + i] = <atom a, token i> for 4 tokens x4 [4, d]: one pass over the atoms, each weight read once for 4 tokens. */
+function preActivations4(atoms: Float64Array, x4: Float64Array, pre: Float64Array, dSae: number, d: number): void {
+  for (let a = 0; a < dSae; a++) {
+    const o = a * d;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    for (let j = 0; j < d; j++) {
+      const w = atoms[o + j];
+      s0 += w * x4[j];
+      s1 += w * x4[d + j];
+      s2 += w * x4[2 * d + j];
+      s3 += w * x4[3 * d + j];
+    }
+    pre[a * 4] = s0;
+    pre[a * 4 + 1] = s1;
+    pre[a * 4 + 2] = s2;
+    pre[a * 4 + 3] = s3;
   }
 }
 

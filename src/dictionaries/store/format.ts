@@ -17,6 +17,7 @@ import { ProbityError, show } from '../../errors.js';
 import type { Model } from '../../models/model.js';
 import type { TransformerSpec } from '../../models/spec.js';
 import { checkHookName } from '../../models/hooks/names.js';
+import { displayModel } from '../../util/paths.js';
 
 export const STORE_FORMAT = 'probity-activation-store';
 export const STORE_VERSION = 1;
@@ -150,7 +151,7 @@ export function modelInfo(model: Model): ModelInfo {
     h.update(new Uint8Array(sample.buffer));
   }
   const s = model.spec;
-  return { source: model.source, arch: s.arch, dModel: s.dModel, nLayers: s.nLayers, nCtx: s.nCtx, vocab: s.vocab, hash: h.digest('hex') };
+  return { source: displayModel(model.source), arch: s.arch, dModel: s.dModel, nLayers: s.nLayers, nCtx: s.nCtx, vocab: s.vocab, hash: h.digest('hex') };
 }
 
 export function sha256(buf: Uint8Array): string {

@@ -1,9 +1,9 @@
 // Token sources for harvesting: anything that yields rows of token ids (documents), plus a description that goes into
 // the store's manifest and must match when a harvest is resumed. `rows()` starts a fresh pass each time it is called
 // (a resumed harvest, or each epoch of the on-the-fly source, calls it again).
-import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { ProbityError, show } from '../../errors.js';
+import { displayPath } from '../../util/paths.js';
 import type { Model } from '../../models/model.js';
 import type { Tokenizer } from '../../models/tokenizers/types.js';
 import { readDocs, readManifest } from '../../organism/shards.js';
@@ -85,7 +85,7 @@ export function organismCorpusSource(dir: string, opts: { maxDocs?: number } = {
   return {
     description: {
       kind: 'organism-corpus',
-      path: path.resolve(dir),
+      path: displayPath(dir),
       seed: m.seed,
       worldSeed: m.worldSeed,
       docs: m.totals.docs,

@@ -34,6 +34,10 @@ export interface OrganismTrainConfig {
   warmupSteps: number;
   minLrFraction: number;
   weightDecay: number;
+  /** AdamW moment decay rates and epsilon (absent from configs written before they were recorded: 0.9, 0.95, 1e-8). */
+  adamBeta1: number;
+  adamBeta2: number;
+  adamEps: number;
   clipNorm: number;
   evalEvery: number;
   checkpointEvery: number;
@@ -53,6 +57,9 @@ export const DEFAULT_TRAIN: OrganismTrainConfig = {
   warmupSteps: 100,
   minLrFraction: 0.1,
   weightDecay: 0.1,
+  adamBeta1: 0.9,
+  adamBeta2: 0.95,
+  adamEps: 1e-8,
   clipNorm: 1,
   evalEvery: 250,
   checkpointEvery: 100,
@@ -95,7 +102,11 @@ export interface LogRow {
   lr: number;
   gradNorm: number;
   tokensPerS: number;
+  /** Seconds spent in training steps so far (batch assembly + step; validation passes excluded). */
   elapsedS: number;
+  /** Loss-bearing tokens of this step, and of all steps so far (absent from logs written before they were recorded). */
+  tokens?: number;
+  tokensSeen?: number;
   val?: Partial<Record<Genre, number>> & { all?: number };
 }
 
@@ -107,7 +118,16 @@ interface CheckpointMeta {
   tokensSeen: number;
 }
 
-const hashConfig = (c: OrganismTrainConfig, corpus: string) => createHash('sha256').update(JSON.stringify({ ...c, evalEvery: 0, checkpointEvery: 0, corpus })).digest('hex').slice(0, 16);
+/** Config fields recorded only by later runs, with the values the code used (fixed constants) before they were. */
+export const PRE_CONFIG_VALUES: Pick<OrganismTrainConfig, 'adamBeta1' | 'adamBeta2' | 'adamEps'> = { adamBeta1: 0.9, adamBeta2: 0.95, adamEps: 1e-8 };
+
+// At their old fixed values the AdamW constants stay out of the hash, so checkpoints written before still resume.
+const hashConfig = (c: OrganismTrainConfig, corpus: string) => {
+  const { adamBeta1, adamBeta2, adamEps, ...rest } = c;
+  const old = PRE_CONFIG_VALUES;
+  const adam = adamBeta1 === old.adamBeta1 && adamBeta2 === old.adamBeta2 && adamEps === old.adamEps ? {} : { adamBeta1, adamBeta2, adamEps };
+  return createHash('sha256').update(JSON.stringify({ ...rest, ...adam, evalEvery: 0, checkpointEvery: 0, corpus })).digest('hex').slice(0, 16);
+};
 
 function saveCheckpoint(dir: string, params: Parameters, state: Parameters, meta: CheckpointMeta): void {
   const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
@@ -193,7 +213,7 @@ export async function trainOrganism(cfg: OrganismTrainConfig, corpusDir: string,
     loss: (p, x) => ({
       loss: causalLmLoss(spec, (n) => p[n], () => 'out_in', { tokens: x.tokens, positions: x.positions, keyMask: x.key_mask, targets: x.targets, lossMask: x.loss_mask }),
     }),
-    optimizer: { kind: 'adamw', weightDecay: cfg.weightDecay, beta1: 0.9, beta2: 0.95, eps: 1e-8 },
+    optimizer: { kind: 'adamw', weightDecay: cfg.weightDecay, beta1: cfg.adamBeta1, beta2: cfg.adamBeta2, eps: cfg.adamEps },
     clipNorm: cfg.clipNorm,
   });
   const configHash = hashConfig(cfg, fs.realpathSync(corpusDir));
@@ -226,7 +246,7 @@ export async function trainOrganism(cfg: OrganismTrainConfig, corpusDir: string,
     elapsed += dt;
     tokensSeen += ntok;
     ran++;
-    const row: LogRow = { step: s + 1, loss: r.loss, lr, gradNorm: r.gradNorm, tokensPerS: ntok / dt, elapsedS: elapsed };
+    const row: LogRow = { step: s + 1, loss: r.loss, lr, gradNorm: r.gradNorm, tokensPerS: ntok / dt, elapsedS: elapsed, tokens: ntok, tokensSeen };
     if ((s + 1) % cfg.evalEvery === 0 || s + 1 === cfg.steps) {
       row.val = await validationLoss(evalModel, val);
       hooks.onEval?.(row);
