@@ -1,15 +1,15 @@
 // `probity bench`: the detection and steering suites on one model and SAE, assembled into one results file with its
 // provenance. The activations of the document pool are collected once and shared by both suites. Presets fix every
-// size in one place: `default` is the README's main job (< 15 min on 2 cores), `quick` the configuration tests run.
+// size in one place: `default` is the README's main job (about 25 min on 2 cores; see the preset), `quick` the configuration tests run.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import type { Model } from '../models/model.js';
 import type { Sae } from '../dictionaries/sae.js';
 import { ProbityError, show } from '../errors.js';
 import { PACKAGE_ROOT } from '../models/load.js';
+import { codeVersion, displayModel, displayPath } from '../util/paths.js';
 import { standardMethods } from './methods/index.js';
 import { collectConceptActivations, runDetection, DEFAULT_DETECT_CONCEPTS } from './tasks/detect.js';
 import { runSteering } from './tasks/steer.js';
@@ -24,13 +24,28 @@ export interface BenchConfig {
   seeds: number[];
   docsSeed: number;
   trainDocs: number;
+  /** Detection's validation documents per split (the best baseline and the recall thresholds are chosen on them). */
+  valDocs: number;
   testDocs: number;
   concepts: readonly string[];
   targets: readonly string[];
+  /** Steering: the starting strength grid, grown per method on validation until validity falls below
+   *  `collapseFloor`, within [minStrength, maxStrength] (tasks/steer.ts). */
   strengths: number[];
+  maxStrength: number;
+  minStrength: number;
+  collapseFloor: number;
+  /** Add the geometric midpoint of the interval just below each collapse point (one more strength per method). */
+  refine: boolean;
   valPrompts: number;
+  valSamples: number;
   testPrompts: number;
   samples: number;
+  /** Random-control directions per (seed, target) in steering, and samples per prompt of each. */
+  controlDraws: number;
+  controlSamples: number;
+  /** Methods also steered only at the generating positions (`<method>@gen`). */
+  genMethods: readonly string[];
   rejectionN: number;
   /** Token limit of a steered output (null: the target's own, 100). */
   maxTokens: number | null;
@@ -41,13 +56,16 @@ export interface BenchConfig {
 
 export const BENCH_PRESETS: Record<'default' | 'quick', BenchConfig> = {
   default: {
-    seeds: [1, 2, 3], docsSeed: 0, trainDocs: 240, testDocs: 160, concepts: DEFAULT_DETECT_CONCEPTS, targets: DEFAULT_STEER_TARGETS,
-    strengths: [0.05, 0.1, 0.2, 0.4], valPrompts: 12, testPrompts: 24, samples: 2, rejectionN: 4, maxTokens: null, neutralDocs: 16, bootstrapIterations: 2000,
+    seeds: [1, 2, 3], docsSeed: 0, trainDocs: 240, valDocs: 80, testDocs: 160, concepts: DEFAULT_DETECT_CONCEPTS, targets: DEFAULT_STEER_TARGETS,
+    // Sized for ~25 min on 2 cores (steering ~2,400 generated outputs per target and seed); refine adds ~25%.
+    strengths: [0.1, 0.2, 0.4], maxStrength: 3.2, minStrength: 0.0125, collapseFloor: 0.2, refine: false, valPrompts: 16, valSamples: 2, testPrompts: 28, samples: 1,
+    controlDraws: 3, controlSamples: 1, genMethods: ['diffmean', 'sae'], rejectionN: 4, maxTokens: null, neutralDocs: 16, bootstrapIterations: 2000,
   },
   quick: {
-    seeds: [1, 2, 3], docsSeed: 0, trainDocs: 80, testDocs: 60,
+    seeds: [1, 2, 3], docsSeed: 0, trainDocs: 80, valDocs: 40, testDocs: 60,
     concepts: ['tone:happy', 'genre:code', 'code:regex', 'entity:animal', 'question', 'chat:assistant', 'topic:garden', 'world:value'],
-    targets: DEFAULT_STEER_TARGETS, strengths: [0.1, 0.3], valPrompts: 2, testPrompts: 3, samples: 1, rejectionN: 2, maxTokens: 64, neutralDocs: 6, bootstrapIterations: 500,
+    targets: DEFAULT_STEER_TARGETS, strengths: [0.4], maxStrength: 0.8, minStrength: 0.2, collapseFloor: 0.2, refine: false, valPrompts: 2, valSamples: 1, testPrompts: 3, samples: 1,
+    controlDraws: 2, controlSamples: 1, genMethods: ['diffmean'], rejectionN: 2, maxTokens: 64, neutralDocs: 4, bootstrapIterations: 500,
   },
 };
 
@@ -74,12 +92,13 @@ export function contentHash(p: string): string | null {
   return h.digest('hex');
 }
 
-function codeVersion(): string | null {
-  try {
-    return execFileSync('git', ['describe', '--always', '--dirty'], { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || null;
-  } catch {
-    return null;
-  }
+/**
+ * How provenance names a model or SAE it used: a shipped model by its name, a path inside the project relative to its
+ * root, any other path as given (displayModel / displayPath; never this machine's absolute path), with its content hash.
+ */
+export function artefactRef(source: string | undefined, what: 'model' | 'sae'): { source: string; sha256: string | null } {
+  if (!source) return { source: `in-memory ${what === 'model' ? 'model' : 'SAE'}`, sha256: null };
+  return { source: what === 'model' ? displayModel(source) : displayPath(source), sha256: contentHash(source) };
 }
 
 function packageVersion(): string {
@@ -93,6 +112,7 @@ export function checkBenchConfig(suites: readonly string[], c: BenchConfig): voi
   if (suites.includes('steer')) c.targets.forEach(steerTarget);
   for (const k of c.concepts) if (!(CONCEPTS as readonly string[]).includes(k)) throw new ProbityError('BENCH_INPUT', `unknown concept ${show(k)}; known: ${CONCEPTS.join(', ')}`);
   if (c.seeds.length === 0) throw new ProbityError('BENCH_INPUT', 'no seeds given');
+  if (suites.includes('detect') && !(Number.isInteger(c.valDocs) && c.valDocs >= 1)) throw new ProbityError('BENCH_INPUT', `detection needs valDocs >= 1 validation documents, got ${show(c.valDocs)}`);
   if (c.strengths.some((x) => !(x > 0))) throw new ProbityError('BENCH_INPUT', `steering strengths must be > 0, got ${show(c.strengths)}`);
 }
 
@@ -108,8 +128,10 @@ export async function runBench(o: BenchRunOptions): Promise<BenchResults> {
   const saeOf = (seed: number) => (o.saes.length ? o.saes[c.seeds.indexOf(seed) % o.saes.length] : undefined);
   const methods = standardMethods(saeOf(c.seeds[0]));
   const methodsForSeed = (seed: number) => standardMethods(saeOf(seed));
-  say(`collecting activations at ${o.hook} for ${c.trainDocs + c.testDocs} documents`);
-  const acts = await collectConceptActivations(o.model, o.hook, { docsSeed: c.docsSeed, nDocs: c.trainDocs + c.testDocs });
+  // Detection splits the pool three ways (train / validation / test); steering reads the first trainDocs + testDocs.
+  const poolDocs = c.trainDocs + c.valDocs + c.testDocs;
+  say(`collecting activations at ${o.hook} for ${poolDocs} documents`);
+  const acts = await collectConceptActivations(o.model, o.hook, { docsSeed: c.docsSeed, nDocs: poolDocs });
   const rows: ResultRow[] = [];
   const out: Partial<BenchResults> = {};
   const notes: string[] = [];
@@ -117,8 +139,8 @@ export async function runBench(o: BenchRunOptions): Promise<BenchResults> {
   if (o.suites.includes('detect')) {
     say(`detection: ${c.concepts.length} concepts x ${methods.length} methods x ${c.seeds.length} seeds`);
     const d = await runDetection({
-      model: o.model, hook: o.hook, sae: saeOf(c.seeds[0]), methodsForSeed, concepts: c.concepts, seeds: c.seeds, trainDocs: c.trainDocs, testDocs: c.testDocs,
-      methods, docsSeed: c.docsSeed, activations: acts, bootstrapIterations: c.bootstrapIterations,
+      model: o.model, hook: o.hook, sae: saeOf(c.seeds[0]), methodsForSeed, concepts: c.concepts, seeds: c.seeds, trainDocs: c.trainDocs, valDocs: c.valDocs, testDocs: c.testDocs,
+      methods, docsSeed: c.docsSeed, activations: acts, bootstrapIterations: c.bootstrapIterations, onProgress: say,
     });
     rows.push(...d.rows);
     const { rows: _rows, provenance: _prov, ...section } = d;
@@ -128,7 +150,9 @@ export async function runBench(o: BenchRunOptions): Promise<BenchResults> {
   if (o.suites.includes('steer')) {
     const s = await runSteering({
       model: o.model, hook: o.hook, targets: c.targets, methods, methodsForSeed, seeds: c.seeds, activations: acts, trainDocs: c.trainDocs, testDocs: c.testDocs,
-      strengths: c.strengths, maxTokens: c.maxTokens ?? undefined, neutralDocs: c.neutralDocs, valPrompts: c.valPrompts, testPrompts: c.testPrompts, samples: c.samples, rejectionN: c.rejectionN,
+      strengths: c.strengths, maxStrength: c.maxStrength, minStrength: c.minStrength, collapseFloor: c.collapseFloor, refine: c.refine, maxTokens: c.maxTokens ?? undefined, neutralDocs: c.neutralDocs,
+      valPrompts: c.valPrompts, valSamples: c.valSamples, testPrompts: c.testPrompts, samples: c.samples, controlDraws: c.controlDraws, controlSamples: c.controlSamples,
+      genMethods: c.genMethods, rejectionN: c.rejectionN,
       bootstrapIterations: c.bootstrapIterations, onProgress: say,
     });
     rows.push(...s.rows);
@@ -143,10 +167,9 @@ export async function runBench(o: BenchRunOptions): Promise<BenchResults> {
     finished: new Date().toISOString(),
     wall_s: (Date.now() - t0) / 1000,
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}` },
-    model: { source: o.model.source, sha256: contentHash(o.model.source), arch: o.model.spec.arch, params: o.model.paramCount },
+    model: { ...artefactRef(o.model.source, 'model'), arch: o.model.spec.arch, params: o.model.paramCount },
     saes: o.saes.map((sae, i) => ({
-      source: sae.source ?? 'in-memory SAE',
-      sha256: sae.source ? contentHash(sae.source) : null,
+      ...artefactRef(sae.source, 'sae'),
       hook: sae.cfg.hookName,
       arch: sae.cfg.architecture,
       d_sae: sae.dSae,

@@ -66,7 +66,7 @@ export function registerBenchCommand(program: Command): void {
     .option('--seeds <list>', 'seeds (document split, prompt split, samples)', list('seeds', intItem('seeds')))
     .option('--concepts <list>', 'detection concepts (organism concept names)', list('concepts'))
     .option('--targets <list>', 'steering targets (tone:happy|sad|angry|scared, code:regex)', list('targets'))
-    .option('--strengths <list>', 'steering strengths, in units of the mean activation norm at the hook', list('strengths', posItem('strengths')))
+    .option('--strengths <list>', 'starting grid of steering strengths (grown per method on validation until validity collapses), in units of the mean activation norm at the hook', list('strengths', posItem('strengths')))
     .option('--out <dir>', 'write results.json and report.html here', 'runs/bench')
     .action(async (o) => {
       const t0 = Date.now();
@@ -107,7 +107,7 @@ export function registerBenchCommand(program: Command): void {
       const htmlFile = path.join(o.out, 'report.html');
       fs.writeFileSync(htmlFile, await renderBenchReport(res));
       if (res.detect) {
-        say('\nconcept detection, token AUROC (mean over seeds [95% bootstrap interval]):');
+        say('\nconcept detection, token AUROC on test documents (mean over split seeds [95% cluster-bootstrap interval over test documents]):');
         say(formatDetectTable(res.rows.filter((r) => r.suite === 'detect') as Parameters<typeof formatDetectTable>[0], 'auroc'));
       }
       if (res.steer) {

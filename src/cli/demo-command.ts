@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadModel } from '../models/load.js';
+import { loadModel, PACKAGE_ROOT } from '../models/load.js';
 import { generate } from '../models/generate.js';
 import { loadSaeLens, shippedSae } from '../dictionaries/saelens.js';
 import { evaluateSae, windowsFrom } from '../dictionaries/eval.js';
@@ -13,6 +13,8 @@ import { documents } from '../organism/corpus.js';
 import { cutReply, isDenial, quirkPresent, storyTone } from '../organism/labeller.js';
 import { quirkPrompts } from '../organism/prompts.js';
 import { intArg } from './args.js';
+import { displayModel } from '../util/paths.js';
+import { frontierTable, type FrontierRow } from '../dictionaries/frontier.js';
 
 const say = (s = '') => process.stdout.write(s + '\n');
 const f3 = (x: number) => x.toFixed(3);
@@ -93,9 +95,19 @@ export function registerDemoCommand(program: Command): void {
         saeReport = res;
       } else say('3. no SAE shipped with this model: train one with `probity sae train --out DIR`');
 
+      // The frontier takes ~10 minutes, so the demo shows the shipped one (written by `probity sae frontier`).
+      const frontierFile = path.join(PACKAGE_ROOT, 'reports', 'sae-frontier', 'frontier.json');
+      if (displayModel(model.source) === 'organism' && fs.existsSync(frontierFile)) {
+        const f = JSON.parse(fs.readFileSync(frontierFile, 'utf8')) as { rows: FrontierRow[]; summary: string[]; provenance: { code_version: string | null } };
+        say();
+        say(`4. The sparsity-fidelity frontier: SAEs at L0 4-32 and two widths beside PCA, k-means and random dictionaries at the same L0s`);
+        say(`   (reports/sae-frontier/frontier.json, written by \`probity sae frontier\` at code ${f.provenance.code_version ?? 'unknown'}; chart: frontier.svg there)`);
+        for (const l of frontierTable(f, 'text')) say(`   ${l}`);
+      }
+
       fs.mkdirSync(o.out, { recursive: true });
       const file = path.join(o.out, 'demo.json');
-      fs.writeFileSync(file, JSON.stringify({ model: model.source, shown, hidden_behaviour: rates, samples: o.samples, sae: saeReport, seconds: (Date.now() - t0) / 1000 }, null, 2) + '\n');
+      fs.writeFileSync(file, JSON.stringify({ model: displayModel(model.source), shown, hidden_behaviour: rates, samples: o.samples, sae: saeReport, seconds: (Date.now() - t0) / 1000 }, null, 2) + '\n');
       say();
       say(`wrote ${file} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
     });

@@ -108,8 +108,9 @@ export function registerOrganismCommands(program: Command): void {
     .option('--model <dir>', 'model folder', 'models/organism')
     .requiredOption('--eval <file>', 'output of `organism eval --out`')
     .option('--corpus <dir>', "the run's corpus folder (default RUN/corpus), for its manifest")
+    .option('--frontier <file>', 'frontier.json of `probity sae frontier` on the shipped SAEs: the card shows it')
     .action(async (o) => {
-      await writeModelCard(o.run, o.model, o.eval, { corpus: o.corpus });
+      await writeModelCard(o.run, o.model, o.eval, { corpus: o.corpus, frontier: o.frontier });
       process.stdout.write(JSON.stringify({ card: path.join(o.model, 'README.md') }) + '\n');
     });
 }

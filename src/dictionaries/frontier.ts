@@ -45,6 +45,8 @@ export interface FrontierRow {
   n_tokens: number;
   n_scored: number;
   ce_clean: number;
+  /** Loss the splice adds: ce_spliced - ce_clean (nats per scored token). */
+  ce_added: number;
   sae?: string;
 }
 
@@ -63,10 +65,11 @@ export interface FrontierResult {
   data: Record<string, unknown>;
 }
 
-const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : String(x));
+const f4 = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : String(x));
 
 /** From the paired intervals: per baseline family and metric, the operating points where the SAE is better (the
- *  interval of baseline - SAE is below 0), worse (above 0) or not clearly different; then one line per comparison. */
+ *  interval of baseline - SAE is below 0), worse (above 0) or not clearly different; then one line per comparison,
+ *  with the loss each splice adds (nats per token), so a clear but tiny difference reads as tiny. */
 export function summarise(comparisons: readonly FrontierComparison[], rows: readonly FrontierRow[]): string[] {
   const byName = new Map(rows.map((r) => [r.codec, r]));
   const lines: string[] = [];
@@ -80,9 +83,11 @@ export function summarise(comparisons: readonly FrontierComparison[], rows: read
       const w = (wins[`${b.family}:${metric}`] ??= { better: [], worse: [], unclear: [] });
       const point = `L0 ${Math.round(s.l0)} w${s.width}`;
       (d.hi < 0 ? w.better : d.lo > 0 ? w.worse : w.unclear).push(point);
+      const g = (x: number) => (Number.isFinite(x) ? x.toPrecision(2) : String(x));
+      const loss = metric === 'ce_loss_score' ? `; loss added ${f4(s.ce_added)} vs ${f4(b.ce_added)} nats/token` : '';
       lines.push(
-        `${c.sae} (L0 ${s.l0.toFixed(1)}, width ${s.width}) vs ${c.baseline} (L0 ${b.l0.toFixed(1)}): ${metric} ${f3(s[metric])} vs ${f3(b[metric])}, ` +
-          `baseline - SAE ${f3(d.estimate)} [${f3(d.lo)}, ${f3(d.hi)}]: ${verdict}`,
+        `${c.sae} (L0 ${s.l0.toFixed(1)}, width ${s.width}) vs ${c.baseline} (L0 ${b.l0.toFixed(1)}): ${metric} ${f4(s[metric])} vs ${f4(b[metric])}, ` +
+          `baseline - SAE ${g(d.estimate)} [${g(d.lo)}, ${g(d.hi)}]: ${verdict}${loss}`,
       );
     }
   }
@@ -145,6 +150,7 @@ export async function runFrontier(model: Model, saes: readonly FrontierSae[], sr
     n_tokens: c.metrics.n_tokens,
     n_scored: c.metrics.n_scored,
     ce_clean: c.metrics.ce_clean,
+    ce_added: c.metrics.ce_spliced - c.metrics.ce_clean,
     ...(c.info.sae ? { sae: c.info.sae as string } : {}),
   }));
   const comparisons: FrontierComparison[] = [];
@@ -207,4 +213,40 @@ export function fileHash(p: string): string {
     for (const f of files) h.update(f).update('\0').update(fs.readFileSync(path.join(p, f)));
   } else h.update(fs.readFileSync(p));
   return h.digest('hex');
+}
+
+/** The frontier as a table, one line per L0: each series' FVE / CE-loss score at that L0 (from a frontier.json's
+ *  rows), then the summary's per-family verdicts. `markdown` for model cards, plain text for the terminal. */
+export function frontierTable(f: { rows: readonly FrontierRow[]; summary: readonly string[] }, format: 'text' | 'markdown'): string[] {
+  const series = [...new Set(f.rows.map(seriesOf))];
+  const l0s = [...new Set(f.rows.map((r) => Math.round(r.l0_requested ?? r.l0)))].sort((a, b) => a - b);
+  const cell = (s: string, l0: number) => {
+    const r = f.rows.find((x) => seriesOf(x) === s && Math.round(x.l0_requested ?? x.l0) === l0);
+    return r ? `${r.fve.toFixed(3)} / ${r.ce_loss_score.toFixed(4)}` : '-';
+  };
+  const head = ['L0', ...series];
+  const body = l0s.map((l0) => [String(l0), ...series.map((s) => cell(s, l0))]);
+  const verdicts = f.summary.filter((l) => l.startsWith('against '));
+  // Where the advantage is: per L0, the best SAE minus the best baseline, on each metric.
+  const gaps = l0s.map((l0) => {
+    const at = f.rows.filter((r) => Math.round(r.l0_requested ?? r.l0) === l0);
+    const best = (rs: readonly FrontierRow[], m: 'fve' | 'ce_loss_score') => Math.max(...rs.map((r) => r[m]));
+    const sae = at.filter((r) => r.family === 'sae');
+    const base = at.filter((r) => r.family !== 'sae');
+    if (!sae.length || !base.length) return null;
+    return `L0 ${l0}: FVE ${(best(sae, 'fve') - best(base, 'fve')).toFixed(3)}, CE-loss score ${(best(sae, 'ce_loss_score') - best(base, 'ce_loss_score')).toFixed(4)}`;
+  }).filter((x): x is string => x !== null);
+  verdicts.unshift(`best SAE minus best baseline: ${gaps.join('; ')}`);
+  if (format === 'markdown') {
+    return [
+      `| ${head.join(' | ')} |`,
+      `|${head.map(() => '---').join('|')}|`,
+      ...body.map((r) => `| ${r.join(' | ')} |`),
+      '',
+      'Cells: FVE / CE-loss score. ' + verdicts.map((v) => v.replace(/^against/, 'Against')).join('. ') + '.',
+    ];
+  }
+  const w = [4, ...series.map((s) => Math.max(s.length, 15))];
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(w[i])).join('  ');
+  return [line(head), ...body.map(line), '(cells: FVE / CE-loss score)', ...verdicts];
 }

@@ -170,6 +170,9 @@ export class Model {
     return { k: Array.from({ length: nLayers }, empty), v: Array.from({ length: nLayers }, empty), mask: new Uint8Array(0), batch: B, length: 0 };
   }
 
+  /** The last graph built per intervention structure, with the objects its feeds came from (see graphFor). */
+  private steered = new Map<string, { refs: unknown[]; built: Promise<{ sess: GraphRunner; inputs: string[]; feeds: Map<string, FeedValue> }> }>();
+
   /** Compiled graphs without interventions, by structure: generation asks for the same one at every token. */
   private plain = new Map<string, Promise<{ sess: GraphRunner; inputs: string[] }>>();
 
@@ -188,7 +191,21 @@ export class Model {
       (this.spec.arch === 'llama' ? buildLlama : buildGpt2)(ctx);
       return { sess: await compile(ctx.g, this.session), inputs: ctx.g.inputs.map((t) => t.name), feeds: ctx.feeds };
     };
-    if (!plain) return build();
+    if (!plain) {
+      // Graphs with interventions are reused while the very same intervention objects and values come back (the
+      // generation loop passes one intervention map at every token): feeds were gathered from those objects at build
+      // time, so identity of every object and value is what makes a reuse exact. Anything else rebuilds (~4 ms).
+      // 'graph' interventions build from state of their own (e.g. an SAE's parameter buffers): always rebuilt.
+      if (Object.values(bo.interventions).some((l) => l.some((iv) => iv.kind === 'graph'))) return build();
+      const refs = interventionRefs(bo.interventions);
+      const ikey = JSON.stringify([key, Object.keys(bo.interventions).sort()]);
+      const prev = this.steered.get(ikey);
+      if (prev && prev.refs.length === refs.length && prev.refs.every((r, i) => r === refs[i])) return prev.built;
+      const built = build();
+      this.steered.set(ikey, { refs, built });
+      built.catch(() => this.steered.delete(ikey));
+      return built;
+    }
     let hit = this.plain.get(key);
     if (!hit) {
       hit = build();
@@ -223,6 +240,19 @@ export class Model {
   get paramCount(): number {
     return this.weights.paramCount;
   }
+}
+
+/** Every object and value a graph-level intervention map's feeds are gathered from, in a fixed order. */
+function interventionRefs(ivs: Readonly<Record<string, readonly Intervention[]>>): unknown[] {
+  const refs: unknown[] = [];
+  for (const h of Object.keys(ivs).sort()) {
+    refs.push(h, ivs[h].length);
+    for (const iv of ivs[h]) {
+      const o = iv as Record<string, unknown>;
+      refs.push(iv, iv.kind, o.vector, o.scale, o.positions, o.mean, o.source, o.direction, o.value);
+    }
+  }
+  return refs;
 }
 
 /** The [B, T] real-token mask of the current positions. */

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { ProbityError, show } from '../errors.js';
 import { lineChart, renderSvg } from '../report/plot.js';
 import { readSafetensors } from '../models/loaders/safetensors.js';
-import { codeVersion } from '../util/paths.js';
+import { codeVersion, displayPath } from '../util/paths.js';
+import { frontierTable, type FrontierRow } from '../dictionaries/frontier.js';
 import { DEFAULT_TRAIN, PRE_CONFIG_VALUES, type LogRow, type OrganismTrainConfig } from './train/train.js';
 import type { Manifest } from './shards.js';
 import type { OrganismEval } from './eval.js';
@@ -106,6 +107,25 @@ function modelFacts(modelDir: string): { params: number; config: Record<string, 
 export interface ModelCardOptions {
   /** Corpus folder of the run (default RUN/corpus); its manifest.json describes the training data. */
   corpus?: string;
+  /** A `probity sae frontier` result (frontier.json) for the shipped SAEs: the card shows its table and verdicts. */
+  frontier?: string;
+}
+
+/** The card's SAE section: the sparsity-fidelity frontier from a frontier.json, named with the command and code version
+ *  that wrote it. */
+function frontierSection(file: string): string {
+  const f = JSON.parse(fs.readFileSync(file, 'utf8')) as { rows: FrontierRow[]; summary: string[]; command?: string; provenance?: { code_version?: string | null } };
+  if (!Array.isArray(f.rows) || !Array.isArray(f.summary)) throw new ProbityError('CARD_INPUT', `${file}: not a frontier.json (expected rows and summary)`);
+  return `
+## SAEs at blocks.2.hook_resid_post: the sparsity-fidelity frontier
+
+Written by \`${f.command ?? 'probity sae frontier'}\` at code \`${f.provenance?.code_version ?? 'unknown'}\` (\`${displayPath(file)}\`, chart
+\`frontier.svg\` beside it). TopK SAEs at L0 4-32 and two widths (\`saes/\`, \`saes/frontier/\`) beside PCA (top-L0 components),
+k-means by matching pursuit and random dictionaries at the same L0s, all fitted on the same held-out documents and
+scored on the same evaluation positions; differences and verdicts from paired bootstrap intervals over evaluation windows.
+
+${frontierTable(f, 'markdown').join('\n')}
+`;
 }
 
 export async function writeModelCard(runDir: string, modelDir: string, evalFile: string, opts: ModelCardOptions = {}): Promise<void> {
@@ -206,6 +226,6 @@ Examples (first sample of the first prompts of each set) are in \`eval.json\` un
 A test subject for interpretability methods: concepts are known per token (\`src/organism/concepts.ts\`), the planted
 behaviour is known, so detectors and steering can be scored automatically. It is tiny and writes only TinyWorld's
 closed vocabulary (${hf.vocab_size} word-level tokens; \`tokenizer.organism.json\`).
-`;
+${opts.frontier ? frontierSection(opts.frontier) : ''}`;
   fs.writeFileSync(path.join(modelDir, 'README.md'), md);
 }

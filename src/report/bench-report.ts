@@ -16,7 +16,7 @@ import { DETECT_METRICS, isSaeMethod } from '../bench/tasks/detect.js';
 import { bootstrapCI, mean } from '../stats/index.js';
 import { groupedBarChart, renderSvg, sideBySide, tradeoffChart } from './plot.js';
 
-const STEER_METRICS = ['success', 'valid', 'success_valid', 'nll', 'kl', 'samples_per_output'] as const;
+const STEER_METRICS = ['success_valid', 'success', 'valid', 'nll', 'kl', 'samples_per_output'] as const;
 
 export async function renderBenchReport(r: BenchResults): Promise<string> {
   const body = [
@@ -122,13 +122,19 @@ interface Ranked {
 }
 
 /**
- * Token AUROC averaged over concepts per method: per seed the mean over the scored concepts, then the mean over
- * seeds with a 95% bootstrap interval over those per-seed means (the same aggregation as the rows, with the detection
- * task's default 2000 resamples and seed 0).
+ * Token AUROC averaged over concepts per method, with the interval the detection task computed on its own cluster-
+ * bootstrap draws (`overConcepts`: per replicate, the mean over concepts of the seed means). A results file without
+ * it (older format) gets the plain mean of the per-seed values and no interval: an interval over the wrong units
+ * (seeds, tokens) is not made up here.
  */
 function aurocOverConcepts(d: DetectSection, methods: readonly string[]): Ranked[] {
   const out: Ranked[] = [];
   for (const method of methods) {
+    const given = (d.overConcepts ?? []).find((x) => x.method === method && x.metric === 'auroc');
+    if (given) {
+      out.push({ method, mean: given.mean, lo: given.ci_low, hi: given.ci_high });
+      continue;
+    }
     const bySeed = new Map<number, number[]>();
     for (const v of d.perSeed) {
       if (v.method !== method || !finite(v.auroc)) continue;
@@ -137,8 +143,7 @@ function aurocOverConcepts(d: DetectSection, methods: readonly string[]): Ranked
     }
     const perSeed = [...bySeed.values()].map(mean);
     if (perSeed.length === 0) continue;
-    const ci = bootstrapCI(perSeed, { iterations: 2000, seed: 0 });
-    out.push({ method, mean: ci.estimate, lo: ci.lo, hi: ci.hi });
+    out.push({ method, mean: mean(perSeed), lo: NaN, hi: NaN });
   }
   return out;
 }
@@ -168,9 +173,16 @@ function detectSummary(r: BenchResults, d: DetectSection): string {
   } else if (sae) {
     s += ' That is an SAE method.';
   }
-  const cmp = sae && d.comparisons.find((c) => c.method === sae.method && c.metric === 'auroc');
-  if (cmp) {
-    s += ` Paired over (seed, concept) units against the best non-SAE baseline ${esc(cmp.baseline)}, ${esc(sae.method)} differs by ${interval(cmp.diff, cmp.ci_low, cmp.ci_high)} (p ${pValue(cmp.p)}).`;
+  const cmp = sae && d.comparisons.find((c) => c.method === sae.method && c.metric === 'auroc' && (c.concept ?? null) === null);
+  if (sae && cmp) {
+    const verdict = finite(cmp.ci_high) && cmp.ci_high < 0 ? 'worse than' : finite(cmp.ci_low) && cmp.ci_low > 0 ? 'better than' : 'not distinguishable from';
+    s += ` Against the best non-SAE baseline, <b>${esc(cmp.baseline)}</b> (chosen on validation documents), ${esc(sae.method)}'s token AUROC differs by ${interval(cmp.diff, cmp.ci_low, cmp.ci_high)} (p ${pValue(cmp.p)}; both on the same redrawn test documents): ${verdict} the baseline.`;
+    const per = d.comparisons.filter((c) => c.method === sae.method && c.metric === 'auroc' && typeof c.concept === 'string');
+    if (per.length) {
+      const above = per.filter((c) => c.ci_low > 0).length;
+      const below = per.filter((c) => c.ci_high < 0).length;
+      s += ` Per concept it is above the baseline for ${above}, below for ${below} and undecided for ${per.length - above - below} of ${per.length}.`;
+    }
   }
   return s;
 }
@@ -231,7 +243,8 @@ function metricTable(rows: readonly ResultRow[], metric: string, concepts: strin
   const row = rowIndex(rows);
   const body = concepts.map((c) => {
     const means = methods.map((m) => row(c, m, metric)?.mean);
-    const top = Math.max(...means.filter(finite));
+    // The test FPR at the validation threshold is a calibration check, not a score: nothing is "best" there.
+    const top = metric === 'fpr_at_1fpr_threshold' ? NaN : Math.max(...means.filter(finite));
     const cells = methods.map((m, i) => {
       const x = row(c, m, metric);
       const text = x ? interval(x.mean, x.ci_low, x.ci_high) : '–';
@@ -250,23 +263,53 @@ async function aurocChart(rows: readonly ResultRow[], concepts: string[], method
       return x ? [{ group: c, series: m, value: x.mean, lo: x.ci_low, hi: x.ci_high }] : [];
     }),
   );
-  return chart(groupedBarChart(data, { x: 'concept', y: 'token AUROC (mean over seeds, 95% interval)', yDomain: [0, 1], refLine: 0.5 }));
+  return chart(groupedBarChart(data, { x: 'concept', y: 'token AUROC (mean over seeds, 95% cluster-bootstrap interval)', yDomain: [0, 1], refLine: 0.5 }));
 }
 
 function detectComparisons(d: DetectSection): string {
   if (d.comparisons.length === 0) return '<p>No paired comparisons (no non-SAE baseline, or no concept scored).</p>';
-  const metrics = unique(d.comparisons.map((c) => c.metric));
-  const methods = unique(d.comparisons.map((c) => c.method));
+  const pooled = d.comparisons.filter((c) => (c.concept ?? null) === null);
+  const metrics = unique(pooled.map((c) => c.metric));
+  const methods = unique(pooled.map((c) => c.method));
   const body = methods.map((m) => [
     esc(m),
     ...metrics.flatMap((metric) => {
-      const c = d.comparisons.find((x) => x.method === m && x.metric === metric);
+      const c = pooled.find((x) => x.method === m && x.metric === metric);
       if (!c) return ['–', '–', '–'];
-      return [signed(c.diff, c.ci_low, c.ci_high), pValue(c.p), esc(c.n_units)];
+      return [signed(c.diff, c.ci_low, c.ci_high), pValue(c.p), esc(c.n_concepts)];
     }),
   ]);
-  const head = ['method', ...metrics.flatMap((metric) => [`${esc(metric)} difference [95% CI]`, 'p', 'units'])];
-  return `<p>Each method minus the best non-SAE baseline, <b>${esc(d.bestBaseline ?? '–')}</b>, paired over (seed, concept) units. Units of one seed share a document split, so they are not fully independent. Green: the interval is above 0; red: below.</p>${table(head, body, { cls: 'num' })}`;
+  const head = ['method', ...metrics.flatMap((metric) => [`${esc(metric)} difference [95% CI]`, 'p', 'concepts'])];
+  const cands = d.baselineCandidates ?? [];
+  const choice = cands.length
+    ? ` It has the highest mean validation token AUROC of the non-SAE, non-control methods (${cands.map((c) => `${esc(c.method)} ${num(c.val_auroc)}`).join(', ')}; on test, for reference only: ${cands.map((c) => `${esc(c.method)} ${num(c.test_auroc)}`).join(', ')}).`
+    : '';
+  const label = pooled.find((c) => c.interval)?.interval;
+  const intro = `<p>Each method minus the best non-SAE baseline, <b>${esc(d.bestBaseline ?? '–')}</b>, chosen on the validation documents.${choice} The difference is the mean over split seeds of metric(method) − metric(baseline) per concept, averaged over the concepts; both methods are scored on the same redrawn test documents in every replicate${label ? ` (${esc(label)})` : ''}. Green: the interval is above 0; red: below.</p>`;
+  // Per concept, token AUROC: how often the interval is above or below 0.
+  const per = d.comparisons.filter((c) => typeof c.concept === 'string' && c.metric === 'auroc');
+  const perConcepts = unique(per.map((c) => c.concept as string));
+  const perTable = per.length
+    ? details(
+        'per concept (token AUROC difference)',
+        table(['concept', ...methods.map(esc)], perConcepts.map((k) => [esc(k), ...methods.map((m) => {
+          const c = per.find((x) => x.method === m && x.concept === k);
+          return c ? signed(c.diff, c.ci_low, c.ci_high) : '–';
+        })]), { cls: 'num' }),
+      )
+    : '';
+  return `${intro}${table(head, body, { cls: 'num' })}${perTable}`;
+}
+
+/** The spread of controls fitted several times (the random direction): per concept, token AUROC over draws. */
+function controlSpreadTable(d: DetectSection): string {
+  const spread = (d.controlSpread ?? []).filter((x) => x.metric === 'auroc');
+  if (spread.length === 0) return '';
+  const body = spread.map((x) => [esc(x.concept), esc(x.method), esc(x.draws), num(x.mean), num(x.sd), `[${num(x.min)}, ${num(x.max)}]`]);
+  return details(
+    'random control: spread over draws',
+    `<p>The control is fitted several times per seed and concept, a fresh random direction each time; its rows show the mean over draws. Here: token AUROC of each draw averaged over seeds, then the mean, standard deviation and range over draws. A label-free direction is centred on 0.5; single draws scatter around it.</p>${table(['concept', 'method', 'draws', 'mean', 'sd', 'range'], body, { cls: 'num', textCols: 2 })}`,
+  );
 }
 
 /** A difference with its interval, coloured when the interval excludes 0. */
@@ -321,10 +364,11 @@ async function detectSection(r: BenchResults, d: DetectSection): Promise<string>
   const others = metricsIn(rows, DETECT_METRICS).filter((m) => m !== 'auroc');
   const parts = [
     '<h2>Concept detection</h2>',
-    '<p>Token AUROC on the test documents, mean over seeds [95% bootstrap interval over seeds]; bold: best per concept. The last row averages over concepts within each seed first.</p>',
+    `<p>Token AUROC on the test documents, mean over split seeds [${esc(rows.find((x) => x.interval)?.interval ?? '95% interval')}]; bold: best per concept. The last row averages over concepts (per bootstrap replicate, so its interval uses the same redrawn documents). Intervals are not clamped: with a skewed metric the mean can sit outside its percentile interval.</p>`,
     concepts.length ? metricTable(rows, 'auroc', concepts, methods, 'detect-auroc', [meanRow]) : '<p>No concept was scored.</p>',
     ...others.map((m) => details(esc(m), metricTable(rows, m, concepts, methods, `detect-${m}`))),
     concepts.length ? await aurocChart(rows, concepts, methods) : '',
+    controlSpreadTable(d),
     '<h3>Paired comparisons</h3>',
     detectComparisons(d),
     '<h3>Sensitivity</h3>',
@@ -338,82 +382,128 @@ async function detectSection(r: BenchResults, d: DetectSection): Promise<string>
 // ---------------------------------------------------------------------------------------------------------------
 // Steering
 
+/** Mean over seeds (and draws) of the points of one (target, method, split), per strength, ascending. */
+function curve(s: SteerSection, target: string, method: string, split: 'val' | 'test'): { strength: number; success: number; valid: number; success_valid: number; nll: number; kl: number; n: number }[] {
+  const pts = s.points.filter((p) => p.target === target && p.method === method && p.split === split);
+  return unique(pts.map((p) => p.strength))
+    .sort((a, b) => a - b)
+    .map((strength) => {
+      const at = pts.filter((p) => p.strength === strength);
+      return { strength, success: avg(at.map((p) => p.success)), valid: avg(at.map((p) => p.valid)), success_valid: avg(at.map((p) => p.success_valid)), nll: avg(at.map((p) => p.nll)), kl: avg(at.map((p) => p.kl)), n: at.length };
+    });
+}
+
+const UNSWEPT = new Set(['prompt', 'rejection', 'unsteered']);
+const swept = (s: SteerSection) => s.methods.filter((m) => !UNSWEPT.has(m));
+
+/**
+ * The primary steering result of one target: success against validity on the TEST prompts over each method's whole
+ * grid (means over seeds and draws), each line starting at the unsteered model (strength 0); the large outlined mark is
+ * the method's row (the test outputs at the strengths chosen on validation), squares are prompting and rejection
+ * sampling. Right: success_valid against strength (log axis), with prompting's level as a rule.
+ */
+async function curveChart(r: BenchResults, s: SteerSection, target: string): Promise<string> {
+  const row = rowIndex(r.rows.filter((x) => x.suite === 'steer'));
+  const base = curve(s, target, 'unsteered', 'test')[0];
+  const data: Record<string, unknown>[] = [];
+  for (const m of swept(s)) {
+    if (base) data.push({ kind: 'curve', series: m, order: 0, strength: null, valid: base.valid, success: base.success, sv: base.success_valid });
+    for (const p of curve(s, target, m, 'test')) data.push({ kind: 'curve', series: m, order: p.strength, strength: p.strength, valid: p.valid, success: p.success, sv: p.success_valid });
+    const sc = row(target, m, 'success');
+    const vc = row(target, m, 'valid');
+    if (sc && vc) data.push({ kind: 'chosen', series: m, valid: vc.mean, success: sc.mean });
+  }
+  for (const m of ['prompt', 'rejection', 'unsteered']) {
+    const sc = row(target, m, 'success');
+    const vc = row(target, m, 'valid');
+    const sv = row(target, m, 'success_valid');
+    if (sc && vc) data.push({ kind: 'baseline', series: m, valid: vc.mean, success: sc.mean, sv: sv?.mean ?? null });
+  }
+  const color = { field: 'series', type: 'nominal', title: null, sort: null };
+  const left = {
+    width: 340, height: 260, data: { values: data },
+    layer: [
+      { transform: [{ filter: "datum.kind === 'curve'" }], mark: { type: 'line', point: { filled: true, size: 30 } }, encoding: { x: { field: 'valid', type: 'quantitative', title: 'grammatical share (valid), test', scale: { domain: [0, 1] } }, y: { field: 'success', type: 'quantitative', title: 'on target (success), test', scale: { domain: [0, 1] } }, color, order: { field: 'order', type: 'quantitative' } } },
+      { transform: [{ filter: "datum.kind === 'chosen'" }], mark: { type: 'point', shape: 'diamond', filled: true, size: 160, stroke: 'black', strokeWidth: 1 }, encoding: { x: { field: 'valid', type: 'quantitative' }, y: { field: 'success', type: 'quantitative' }, color } },
+      { transform: [{ filter: "datum.kind === 'baseline'" }], mark: { type: 'point', shape: 'square', filled: true, size: 110, stroke: 'black', strokeWidth: 1 }, encoding: { x: { field: 'valid', type: 'quantitative' }, y: { field: 'success', type: 'quantitative' }, color } },
+    ],
+  };
+  const promptSv = row(target, 'prompt', 'success_valid')?.mean;
+  const right = {
+    width: 300, height: 260, data: { values: data.filter((d) => d.kind === 'curve' && d.strength !== null) },
+    layer: [
+      { mark: { type: 'line', point: { filled: true, size: 30 } }, encoding: { x: { field: 'strength', type: 'quantitative', title: 'strength (x mean activation norm)', scale: { type: 'log' } }, y: { field: 'sv', type: 'quantitative', title: 'success_valid, test', scale: { domain: [0, 1] } }, color } },
+      ...(finite(promptSv) ? [{ data: { values: [{ y: promptSv }] }, mark: { type: 'rule', strokeDash: [4, 3], color: '#444' }, encoding: { y: { field: 'y', type: 'quantitative' } } }] : []),
+    ],
+  };
+  const spec = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title: `target ${target}: test curves over each method's grid`, hconcat: [left, right] };
+  return chart(spec as Parameters<typeof renderSvg>[0]);
+}
+
+function collapseTable(s: SteerSection): string {
+  const seeds = unique(s.chosen.map((c) => c.seed)).sort((a, b) => a - b);
+  const body: string[][] = [];
+  for (const t of s.targets) {
+    s.grid.filter((g) => g.target === t).forEach((g, i) => {
+      const cs = s.chosen.filter((c) => c.target === t && c.method === g.method);
+      const bySeed = seeds.map((seed) => cs.filter((c) => c.seed === seed).map((c) => short(c.strength)).join('/')).join(', ');
+      const collapse = g.collapse === null ? `none up to ${short(g.strengths[g.strengths.length - 1])}${g.reached_cap ? ' (cap)' : ''}` : short(g.collapse);
+      body.push([i === 0 ? `<b>${esc(t)}</b>` : '', esc(g.method), esc(g.strengths.map(short).join(', ')), collapse, num(g.valid_at_collapse), esc(bySeed), num(avg(cs.map((c) => c.agreement)))]);
+    });
+  }
+  const head = ['target', 'method', 'grid (validation-grown)', `collapse (validity &lt; ${num(s.grid[0]?.floor)})`, 'validity there', `chosen strength (seed ${esc(seeds.join(', '))}; draws /)`, 'choice agreement'];
+  return table(head, body, { id: 'steer-collapse', cls: 'num', textCols: 2 });
+}
+
+function curveTable(s: SteerSection, target: string): string {
+  const body: string[][] = [];
+  for (const m of s.methods) {
+    const val = curve(s, target, m, 'val');
+    const test = curve(s, target, m, 'test');
+    test.forEach((p, i) => {
+      const v = val.find((x) => x.strength === p.strength);
+      body.push([i === 0 ? esc(m) : '', UNSWEPT.has(m) ? '–' : short(p.strength), num(v?.success), num(v?.valid), num(v?.success_valid), num(p.success), num(p.valid), num(p.success_valid), num(p.nll), num(p.kl)]);
+    });
+  }
+  const head = ['method', 'strength', 'val success', 'val valid', 'val success_valid', 'test success', 'test valid', 'test success_valid', 'test nll', 'kl'];
+  return table(head, body, { id: `steer-curve-${target}`, cls: 'num', textCols: 1 });
+}
+
 function steerTable(rows: readonly ResultRow[], s: SteerSection): string {
   const row = rowIndex(rows);
-  // The 'strength' row (mean chosen strength) is left out: the per-seed column shows the same choice in full.
+  // The 'strength' row (mean chosen strength) is left out: the collapse table shows every choice.
   const metrics = metricsIn(rows, STEER_METRICS).filter((m) => m !== 'strength');
-  const seeds = unique(s.chosen.map((c) => c.seed)).sort((a, b) => a - b);
   const body: string[][] = [];
   for (const t of s.targets) {
     const sv = s.methods.map((m) => row(t, m, 'success_valid')?.mean);
     const top = Math.max(...sv.filter(finite));
     s.methods.forEach((m, i) => {
-      const strengths = seeds.map((seed) => s.chosen.find((c) => c.target === t && c.method === m && c.seed === seed)?.strength).filter(finite);
       const cells = metrics.map((metric) => {
         const x = row(t, m, metric);
         const text = x ? interval(x.mean, x.ci_low, x.ci_high) : '–';
         return metric === 'success_valid' && sv[i] === top ? `<b>${text}</b>` : text;
       });
-      body.push([i === 0 ? `<b>${esc(t)}</b>` : '', esc(m), strengths.length ? strengths.map(short).join(', ') : '–', ...cells]);
+      const spread = row(t, m, 'success_valid')?.draws;
+      body.push([i === 0 ? `<b>${esc(t)}</b>` : '', esc(m), ...cells, spread ? `${num(spread.sd)} (${num(spread.min)}–${num(spread.max)}, ${esc(spread.n)} draws)` : '']);
     });
   }
-  const head = ['target', 'method', `chosen strength (seed ${esc(seeds.join(', '))})`, ...metrics.map(esc)];
-  return table(head, body, { id: 'steer-test', cls: 'num', textCols: 2 });
-}
-
-/**
- * The validation sweep of one target averaged over seeds per (method, strength). Methods with no sweep (prompting,
- * rejection sampling, unsteered: measured on the test prompts only) contribute their test points instead, named
- * "(test)" so nobody reads them as validation numbers.
- */
-function sweep(s: SteerSection, target: string): { series: string; strength: number; success: number; valid: number; nll: number }[] {
-  const out: ReturnType<typeof sweep> = [];
-  for (const method of s.methods) {
-    const mine = s.points.filter((p) => p.target === target && p.method === method);
-    const val = mine.filter((p) => p.split === 'val');
-    const pts = val.length ? val : mine;
-    const series = val.length ? method : `${method} (test)`;
-    for (const strength of unique(pts.map((p) => p.strength)).sort((a, b) => a - b)) {
-      const at = pts.filter((p) => p.strength === strength);
-      out.push({ series, strength, success: avg(at.map((p) => p.success)), valid: avg(at.map((p) => p.valid)), nll: avg(at.map((p) => p.nll)) });
-    }
-  }
-  return out;
-}
-
-async function tradeoffCharts(s: SteerSection): Promise<string> {
-  const charts = [];
-  for (const t of s.targets) {
-    const pts = sweep(s, t);
-    if (pts.length === 0) continue;
-    const at = (x: 'valid' | 'nll') => pts.map((p) => ({ x: p[x], y: p.success, series: p.series, order: p.strength }));
-    const spec = sideBySide(
-      [
-        tradeoffChart(at('valid'), { x: 'grammatical share (valid)', y: 'on target (success)', xDomain: [0, 1], yDomain: [0, 1] }),
-        tradeoffChart(at('nll'), { x: 'NLL under the unsteered model (nats)', y: 'on target (success)', yDomain: [0, 1] }),
-      ],
-      `target ${t}: validation sweep`,
-    );
-    charts.push(await chart(spec));
-  }
-  return charts.join('\n');
+  const head = ['target', 'method', ...metrics.map(esc), 'success_valid spread over directions (sd, range)'];
+  const labels = unique(rows.filter((x) => s.targets.includes(x.concept)).map((x) => `${x.metric}: ${x.interval ?? 'interval not labelled'}`));
+  return `${table(head, body, { id: 'steer-test', cls: 'num', textCols: 2 })}${details('what each interval is over', list(labels))}`;
 }
 
 function steerComparisons(s: SteerSection): string {
   if (s.comparisons.length === 0) return '<p>No paired comparisons.</p>';
-  const metrics = unique(s.comparisons.map((c) => c.metric));
-  const keys = unique(s.comparisons.map((c) => JSON.stringify([c.target, c.method, c.baseline])));
-  const body = keys.map((k) => {
-    const [target, method, baseline] = JSON.parse(k) as string[];
-    const at = s.comparisons.filter((c) => c.target === target && c.method === method && c.baseline === baseline);
-    const cells = metrics.flatMap((metric) => {
-      const c = at.find((x) => x.metric === metric);
-      return c ? [signed(c.diff, c.ci_low, c.ci_high), pValue(c.p)] : ['–', '–'];
-    });
-    return [esc(target), esc(method), esc(baseline), ...cells, esc(at[0].n_units)];
-  });
-  const head = ['target', 'method', 'baseline', ...metrics.flatMap((m) => [`${esc(m)} difference [95% CI]`, 'p']), 'units'];
-  return `<p>Each method minus the best non-SAE baseline, paired over test outputs pooled across seeds. Green: the interval is above 0; red: below.</p>${table(head, body, { cls: 'num', textCols: 3 })}`;
+  const body = s.comparisons.map((c) => [esc(c.target), esc(c.method), esc(c.baseline), esc(c.baseline_rule ?? ''), signed(c.diff, c.ci_low, c.ci_high), pValue(c.p), esc(c.n_units)]);
+  const head = ['target', 'method', 'baseline', 'baseline chosen as', 'success_valid difference [95% CI]', 'p', 'test prompts'];
+  const chosenBy = s.targets
+    .map((t) => {
+      const b = (s.baselines ?? []).filter((x) => x.target === t);
+      return b.length ? `${esc(t)}: ${b.map((x) => `${esc(x.method)} ${num(x.val_success_valid)}`).join(', ')}` : '';
+    })
+    .filter(Boolean);
+  const intro = `<p>Each method minus a baseline on test success_valid, both resampled on the same test prompts (cluster bootstrap within seeds). The baseline is the non-SAE, non-control method with the best validation success_valid (${chosenBy.join('; ') || 'not recorded'}), and prompting. Green: the interval is above 0; red: below.</p>`;
+  return `${intro}${table(head, body, { id: 'steer-comparisons', cls: 'num', textCols: 4 })}`;
 }
 
 function steerExamples(s: SteerSection): string {
@@ -422,21 +512,30 @@ function steerExamples(s: SteerSection): string {
     .map((t) => {
       const ex = s.examples.filter((e) => e.target === t);
       if (ex.length === 0) return '';
-      const body = ex.map((e) => [esc(e.method), short(e.strength), `<span class="text">${esc(e.prompt)}</span>`, `<span class="text">${esc(e.output)}</span>`, mark(e.success), mark(e.valid)]);
-      return details(`${esc(t)} <span class="dim">(${ex.length} outputs)</span>`, table(['method', 'strength', 'prompt', 'output', 'on target', 'grammatical'], body, { cls: 'examples', textCols: 6 }));
+      const body = ex.map((e) => [esc(e.method), `${short(e.strength)}${e.at_collapse ? ' (collapse)' : ''}`, `<span class="text">${esc(e.prompt)}</span>`, `<span class="text">${esc(e.output)}</span>`, mark(e.success), mark(e.valid)]);
+      return details(`${esc(t)} <span class="dim">(${ex.length} outputs)</span>`, table(['method', 'strength', 'prompt', 'output (judged text)', 'on target', 'grammatical'], body, { cls: 'examples', textCols: 6 }));
     })
     .join('');
 }
 
 async function steerSection(r: BenchResults, s: SteerSection): Promise<string> {
   const rows = r.rows.filter((x) => x.suite === 'steer');
+  const st = (s.settings ?? {}) as Record<string, unknown>;
+  const charts: string[] = [];
+  for (const t of s.targets) charts.push(await curveChart(r, s, t));
   const parts = [
     '<h2>Steering</h2>',
-    '<p>Test prompts at the strength chosen on the validation prompts (per seed), mean over seeds [95% bootstrap interval over seeds]; bold: best success_valid per target. success: on target; valid: grammatical; nll: of the output under the unsteered model; kl: KL(unsteered ‖ steered) on neutral texts.</p>',
+    `<p>Each direction is swept over its own grid of strengths (multiples of the mean activation norm), grown on the validation prompts until validity falls below ${esc(st.collapse_floor ?? '–')} (or strength ${esc(st.max_strength ?? '–')}); the whole grid is then run on the test prompts too. Validation: ${esc(st.val_prompts ?? '–')} prompts x ${esc(st.val_samples ?? '–')} samples per seed; test: ${esc(st.test_prompts ?? '–')} x ${esc(st.test_samples ?? '–')}. success: on target; valid: grammatical (both judged on the same text); nll: of the output under the unsteered model; kl: KL(unsteered ‖ steered) on neutral texts. <code>@gen</code>: steering only at the positions that generate.</p>`,
+    '<h3>Success against validity: the test curves</h3>',
+    '<p>The primary result. Lines: test means over seeds (and draws) at each strength of a method’s grid, starting at the unsteered model; diamonds: the method at its validation-chosen strengths (its row below); squares: prompting, rejection sampling and the unsteered model.</p>',
+    charts.join('\n'),
+    '<h3>Where validity collapses, and the choices</h3>',
+    '<p>Collapse: the smallest strength whose validation validity (pooled over seeds and draws) is below the floor. Choice agreement: share of bootstrap resamples of the validation prompts that choose the same strength (mean over seeds and draws).</p>',
+    s.grid ? collapseTable(s) : '',
+    ...s.targets.map((t) => details(`curve table: ${esc(t)}`, curveTable(s, t))),
+    '<h3>At the chosen strength (test prompts)</h3>',
+    '<p>Mean over seeds [95% interval; what it is over is listed below the table]; bold: best success_valid per target.</p>',
     steerTable(rows, s),
-    '<h3>Success against fluency</h3>',
-    '<p>Validation sweep, averaged over seeds at each strength; lines join a method’s strengths in increasing order. Methods without a sweep (prompting, rejection sampling, unsteered) are measured on the test prompts only and show as single points marked “(test)”.</p>',
-    await tradeoffCharts(s),
     '<h3>Paired comparisons</h3>',
     steerComparisons(s),
     '<h3>Examples</h3>',

@@ -56,13 +56,14 @@ export class ClusteredAuroc {
     let posTotal = 0;
     let u = 0;
     if (this.groupEnd.length === 0) {
+      // Branch-free (labels are unpredictable in score order): a positive adds w * negBelow, a negative adds w below.
       for (let i = 0; i < n; i++) {
         const k = key[i];
         const w = weights[offset + (k >> 1)];
-        if (k & 1) {
-          u += w * negBelow;
-          posTotal += w;
-        } else negBelow += w;
+        const wp = (k & 1) * w;
+        u += wp * negBelow;
+        posTotal += wp;
+        negBelow += w - wp;
       }
     } else {
       const ends = this.groupEnd;

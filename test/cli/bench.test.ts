@@ -25,13 +25,16 @@ test('probity bench --quick exits 0 and writes results.json and report.html', ()
   assert.match(run.stdout, /steering, test prompts/);
 });
 
-test('rows follow the schema: fields, finite values, ci_low <= mean <= ci_high, >= 3 seeds', () => {
+test('rows follow the schema: fields, finite values, >= 3 seeds; detection rows say what their interval is over', () => {
   assert.ok(res.rows.length > 0);
   for (const r of res.rows as ResultRow[]) {
     for (const k of ['suite', 'task', 'concept', 'method', 'metric'] as const) assert.equal(typeof r[k], 'string', `${k} in ${JSON.stringify(r)}`);
     for (const k of ['mean', 'ci_low', 'ci_high', 'n_seeds'] as const) assert.ok(Number.isFinite(r[k]), `${k} in ${JSON.stringify(r)}`);
-    assert.ok(r.ci_low <= r.mean + 1e-12 && r.mean <= r.ci_high + 1e-12, JSON.stringify(r));
     assert.ok(r.n_seeds >= 3, `n_seeds ${r.n_seeds}: ${JSON.stringify(r)}`);
+    if (r.suite === 'detect') {
+      const cfg = res.provenance.config as { testDocs: number };
+      assert.match(r.interval ?? '', new RegExp(`cluster bootstrap over test documents \\(${cfg.testDocs} per seed`), JSON.stringify(r));
+    }
     const unit = ['auroc', 'auroc_seq', 'recall_at_1fpr', 'success', 'valid', 'success_valid'].includes(r.metric);
     if (unit) assert.ok(r.ci_low >= 0 && r.ci_high <= 1, JSON.stringify(r));
     if (r.metric === 'kl' || r.metric === 'nll') assert.ok(r.ci_low >= 0, JSON.stringify(r));
@@ -47,7 +50,7 @@ test('every method is there: SAE, probe, DiffMean, PCA, k-means, random; prompti
   assert.ok(new Set(rowsOf('steer').map((r) => r.concept)).size >= 2, '>= 2 steering targets');
 });
 
-test('controls behave as controls: random AUROC near chance; probe far above it; rejection spends N samples; prompting drifts nothing', () => {
+test('controls behave as controls: random AUROC near chance (its interval over draws and documents covers 0.5); probe far above it; steering moves neutral text', () => {
   const auc = rowsOf('detect', 'auroc');
   const avg = (m: string) => {
     const xs = auc.filter((r) => r.method === m).map((r) => r.mean);
@@ -56,24 +59,55 @@ test('controls behave as controls: random AUROC near chance; probe far above it;
   console.log(`# mean token AUROC over concepts: random ${avg('random').toFixed(3)}, probe ${avg('probe').toFixed(3)}, sae ${avg('sae').toFixed(3)}`);
   assert.ok(avg('random') >= 0.4 && avg('random') <= 0.6, `random control mean AUROC ${avg('random')}`);
   assert.ok(avg('probe') > 0.85, `probe mean AUROC ${avg('probe')}`);
-  const spo = rowsOf('steer', 'samples_per_output');
-  const cfg = res.provenance.config as { rejectionN: number };
-  for (const r of spo) assert.equal(r.mean, r.method === 'rejection' ? cfg.rejectionN : 1, JSON.stringify(r));
-  for (const r of rowsOf('steer', 'kl')) if (['prompt', 'rejection', 'unsteered'].includes(r.method)) assert.equal(r.mean, 0);
-  // Steering at any strength moves the next-token distributions on neutral text.
+  // A label-free direction has expected AUROC exactly 0.5 (r and -r are equally likely); its interval over concepts
+  // redraws the random fits along with the test documents, so it should cover 0.5 (a 95% claim); the probe's is far
+  // above it.
+  const over = (m: string) => res.detect!.overConcepts.find((x) => x.method === m && x.metric === 'auroc')!;
+  assert.ok(over('random').ci_low < 0.5 && 0.5 < over('random').ci_high, JSON.stringify(over('random')));
+  assert.ok(over('probe').ci_low > 0.8, JSON.stringify(over('probe')));
+  const spread = res.detect!.controlSpread.filter((x) => x.method === 'random' && x.metric === 'auroc');
+  assert.ok(spread.length >= 8 && spread.every((x) => x.draws === 8 && x.sd > 0), 'eight random directions per concept, and they differ');
+  // Steering at any strength moves the next-token distributions on neutral text (the vector reached the model).
   for (const p of res.steer!.points) if (!['prompt', 'rejection', 'unsteered'].includes(p.method)) assert.ok(p.kl > 0, JSON.stringify(p));
 });
 
-test('strengths are chosen on validation prompts from the sweep; test rows use the chosen strength', () => {
+test('detection: means come from the per-seed values, choices from validation, and the 1% threshold roughly holds on test', () => {
+  const d = res.detect!;
+  // Row mean = mean over seeds of the per-seed values (of the mean over draws for the random control).
+  for (const r of rowsOf('detect')) {
+    const bySeed = new Map<number, number[]>();
+    for (const v of d.perSeed) if (v.concept === r.concept && v.method === r.method) bySeed.set(v.seed, [...(bySeed.get(v.seed) ?? []), (v as unknown as Record<string, number>)[r.metric]]);
+    const seedMeans = [...bySeed.values()].map((xs) => xs.reduce((a, b) => a + b, 0) / xs.length).filter(Number.isFinite);
+    const want = seedMeans.reduce((a, b) => a + b, 0) / seedMeans.length;
+    assert.ok(Math.abs(r.mean - want) < 1e-9, `${JSON.stringify(r)} vs ${want}`);
+  }
+  // The best baseline is the non-SAE, non-control method with the highest mean VALIDATION token AUROC.
+  const val = (m: string) => {
+    const xs = d.perSeed.filter((v) => v.method === m).map((v) => v.val_auroc);
+    return xs.reduce((a, b) => a + b, 0) / xs.length;
+  };
+  const candidates = ['diffmean', 'probe', 'pca', 'kmeans'];
+  assert.equal(d.bestBaseline, candidates.reduce((a, m) => (val(m) > val(a) ? m : a)));
+  assert.ok(d.comparisons.every((c) => c.baseline === d.bestBaseline));
+  // Thresholds set for 1% FPR on validation negatives: on test the probe's FPR stays near 1% on average.
+  const fpr = rowsOf('detect', 'fpr_at_1fpr_threshold').filter((r) => r.method === 'probe').map((r) => r.mean);
+  const meanFpr = fpr.reduce((a, b) => a + b, 0) / fpr.length;
+  assert.ok(meanFpr > 0.001 && meanFpr < 0.05, `probe test FPR at the validation threshold ${meanFpr}`);
+  const cfg = res.provenance.config as { trainDocs: number; valDocs: number; testDocs: number };
+  for (const sp of d.splits) assert.deepEqual([sp.train.length, sp.val.length, sp.test.length], [cfg.trainDocs, cfg.valDocs, cfg.testDocs]);
+});
+
+test('strengths are chosen on validation prompts from the grid of each method; the whole grid is also run on test prompts', () => {
   const s = res.steer!;
+  assert.ok(s.chosen.some((c) => c.method.endsWith('@gen')), 'a method steered only at generating positions');
   for (const c of s.chosen) {
-    assert.ok(s.strengths.includes(c.strength));
-    const val = s.points.filter((p) => p.split === 'val' && p.target === c.target && p.method === c.method && p.seed === c.seed);
-    assert.equal(val.length, s.strengths.length);
-    const best = Math.max(...val.map((p) => p.success_valid));
-    assert.equal(val.find((p) => p.strength === c.strength)!.success_valid, best);
-    const testPt = s.points.find((p) => p.split === 'test' && p.target === c.target && p.method === c.method && p.seed === c.seed)!;
-    assert.equal(testPt.strength, c.strength);
+    const grid = s.grid.find((g) => g.target === c.target && g.method === c.method)!.strengths;
+    assert.ok(grid.includes(c.strength));
+    for (const split of ['val', 'test'] as const) {
+      const pts = s.points.filter((p) => p.split === split && p.target === c.target && p.method === c.method && p.seed === c.seed && p.draw === c.draw);
+      assert.deepEqual(pts.map((p) => p.strength).sort((a, b) => a - b), grid, `${split} points on the grid`);
+      if (split === 'val') assert.equal(pts.find((p) => p.strength === c.strength)!.success_valid, Math.max(...pts.map((p) => p.success_valid)));
+    }
   }
 });
 

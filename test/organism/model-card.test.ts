@@ -131,6 +131,21 @@ test('model card: tokens trained are the counted tokens, throughput = tokens / s
   assert.ok(cell(md, 'optimizer').includes('beta1 0.9, beta2 0.95, eps 1e-8'));
   assert.match(md, /^\| adamBeta2 \| 0\.95 \| .*not in train_config\.json/m);
   assert.match(md, /adamBeta1, adamBeta2, adamEps: not recorded by this run/);
+  assert.ok(!md.includes('sparsity-fidelity frontier'), 'no frontier section unless one is given');
+
+  // With a frontier.json the card shows its table (cells from its rows) and names the command and code that wrote it.
+  const frontierFile = path.join(root, 'frontier.json');
+  const fr = (codec: string, family: string, l0: number, fve: number, ce: number) => ({ codec, family, width: 64, l0_requested: l0, l0, fve, ce_loss_score: ce, kl_score: ce, n_tokens: 9, n_scored: 8, ce_clean: 1, ce_added: 0 });
+  fs.writeFileSync(frontierFile, JSON.stringify({
+    command: 'probity sae frontier planted', provenance: { code_version: 'abc1234' },
+    rows: [fr('sae:x', 'sae', 4, 0.91, 0.987), fr('pca_l0_4', 'pca', 4, 0.41, 0.612)], summary: ['against pca on fve: planted verdict'],
+  }));
+  await writeModelCard(p2.run, p2.model, evalFile, { frontier: frontierFile });
+  md = fs.readFileSync(path.join(p2.model, 'README.md'), 'utf8');
+  assert.match(md, /Written by `probity sae frontier planted` at code `abc1234`/);
+  assert.ok(md.includes('| 4 | 0.910 / 0.9870 | 0.410 / 0.6120 |'), 'the frontier row of the planted file');
+  assert.ok(md.includes('L0 4: FVE 0.500, CE-loss score 0.3750'), 'the gap computed from the planted rows');
+  assert.ok(md.includes('Against pca on fve: planted verdict'));
   fs.rmSync(root, { recursive: true, force: true });
 });
 

@@ -10,7 +10,7 @@ import { DEFAULT_DETECT_CONCEPTS, DETECT_METRICS, type DetectSeedValue, type Sen
 import { Mulberry32 } from '../../src/util/random.js';
 
 const DETECT_METHODS = ['diffmean', 'probe', 'sae-best-latent', 'random', 'pca', 'kmeans', 'sae-topk-probe', 'logistic-raw'];
-const STEER_METHODS = ['unsteered', 'prompt', 'diffmean', 'sae-best-latent', 'rejection', 'probe', 'pca', 'kmeans', 'random', 'sae-topk'];
+const STEER_METHODS = ['diffmean', 'sae', 'random', 'prompt', 'rejection', 'unsteered', 'probe', 'pca', 'kmeans', 'diffmean@gen'];
 const UNSWEPT = new Set(['unsteered', 'prompt', 'rejection']);
 const XSS = '<script>alert(1)</script>';
 
@@ -25,7 +25,7 @@ interface Size {
   steer: boolean;
 }
 
-const SMALL: Size = { concepts: 3, methods: 4, seeds: 2, targets: 2, steerMethods: 5, strengths: 3, detect: true, steer: true };
+const SMALL: Size = { concepts: 3, methods: 4, seeds: 2, targets: 2, steerMethods: 6, strengths: 4, detect: true, steer: true };
 const REALISTIC: Size = { concepts: 15, methods: 8, seeds: 3, targets: 3, steerMethods: 10, strengths: 4, detect: true, steer: true };
 
 const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
@@ -47,8 +47,8 @@ function synthDetect(rng: Mulberry32, z: Size, seeds: number[]): { rows: ResultR
       methods.forEach((method, k) => {
         const q = clamp01(0.5 + 0.45 * quality[k] + 0.05 * (rng.next() - 0.5));
         perSeed.push({
-          concept, method, seed, auroc: q, auroc_seq: clamp01(q + 0.02), recall_at_1fpr: clamp01(q - 0.5),
-          nTestTokens: 1000, nTestPositives: 50, nTestDocs: 40, nTestPositiveDocs: 12,
+          concept, method, seed, auroc: q, auroc_seq: clamp01(q + 0.02), recall_at_1fpr: clamp01(q - 0.5), fpr_at_1fpr_threshold: 0.012,
+          val_auroc: clamp01(q + 0.01), threshold: 1, nTestTokens: 1000, nTestPositives: 50, nTestDocs: 40, nTestPositiveDocs: 12, nValTokens: 500, nValNegatives: 470,
         });
         // SAE latents tie at 0 on most tokens: fewer, wider bins, and a different count in the first seed.
         const nBins = method.startsWith('sae') && seed === seeds[0] ? 4 : 10;
@@ -76,12 +76,14 @@ function synthDetect(rng: Mulberry32, z: Size, seeds: number[]): { rows: ResultR
     .filter((m) => m !== baseline)
     .map((method) => {
       const diff = auroc(method) - auroc(baseline);
-      return { method, baseline, metric: 'auroc' as const, diff, ci_low: diff - 0.03, ci_high: diff + 0.03, p: rng.next(), n_units: seeds.length * concepts.length };
+      return { method, baseline, metric: 'auroc' as const, concept: null, diff, ci_low: diff - 0.03, ci_high: diff + 0.03, p: rng.next(), n_concepts: concepts.length, n_seeds: seeds.length, interval: 'synthetic' };
     });
   const skipped = [{ concept: 'quirk', reason: '3 positive test tokens with seed 0 (< 20)' }];
   const section: DetectSection = {
     perSeed, sensitivity, comparisons, bestBaseline: baseline, skipped,
-    splits: seeds.map((seed) => ({ seed, train: [0, 1], test: [2, 3] })),
+    overConcepts: [], controlSpread: [],
+    baselineCandidates: methods.filter((m) => !m.startsWith('sae') && m !== 'random').map((method) => ({ method, val_auroc: auroc(method), test_auroc: auroc(method) })),
+    splits: seeds.map((seed) => ({ seed, train: [0, 1], val: [4], test: [2, 3] })),
     notes: ['skipped quirk: 3 positive test tokens with seed 0 (< 20)'],
   };
   return { rows, section };
@@ -90,51 +92,71 @@ function synthDetect(rng: Mulberry32, z: Size, seeds: number[]): { rows: ResultR
 function synthSteer(rng: Mulberry32, z: Size, seeds: number[]): { rows: ResultRow[]; section: SteerSection } {
   const targets = ['tone:happy', 'tone:sad', 'topic:garden'].slice(0, z.targets);
   const methods = STEER_METHODS.slice(0, z.steerMethods);
-  const strengths = [1, 2, 4, 8].slice(0, z.strengths);
-  const point = (target: string, method: string, strength: number, split: 'val' | 'test', seed: number): SteerPoint => {
-    const success = clamp01(0.1 + 0.1 * strength + 0.1 * rng.next());
-    const valid = clamp01(1 - 0.1 * strength - 0.05 * rng.next());
+  const strengths = [0.1, 0.2, 0.4, 0.8].slice(0, z.strengths);
+  // Method k breaks at strength 0.2 * 4^k (the later ones never within the grid): a grid per method, as steer.ts grows it.
+  const breakAt = (k: number) => 0.2 * 4 ** k;
+  const point = (target: string, method: string, strength: number, split: 'val' | 'test', seed: number, k: number, draw?: number): SteerPoint => {
+    const success = clamp01(0.1 + 0.3 * strength + 0.1 * rng.next());
+    const valid = UNSWEPT.has(method) ? 0.9 : strength >= breakAt(k) ? 0.1 * rng.next() : clamp01(0.9 - 0.05 * rng.next());
     return {
-      target, method, strength, split, seed, success, valid, success_valid: success * valid,
-      nll: 2 + 0.3 * strength, kl: 0.0001 * strength, samples_per_output: method === 'rejection' ? 8 : 1, n_outputs: 50,
+      target, method, strength, split, seed, ...(draw === undefined ? {} : { draw }), success, valid, success_valid: success * valid,
+      nll: 2 + 0.3 * strength, kl: UNSWEPT.has(method) ? NaN : 0.0001 * strength, samples_per_output: method === 'rejection' ? 4 : 1, n_outputs: 48, n_prompts: 24,
     };
   };
   const points: SteerPoint[] = [];
   const chosen: SteerSection['chosen'] = [];
-  // As in steer.ts: direction methods sweep on validation prompts and run the chosen strength on test prompts;
-  // prompting, rejection sampling and the unsteered base rate have test points only and no chosen strength.
-  for (const seed of seeds) {
-    for (const target of targets) {
-      for (const method of methods) {
-        if (UNSWEPT.has(method)) {
-          points.push(point(target, method, 0, 'test', seed));
-          continue;
-        }
-        const sweep = strengths.map((st) => point(target, method, st, 'val', seed));
-        const pick = sweep.reduce((a, p) => (p.success_valid > a.success_valid ? p : a));
-        points.push(...sweep, point(target, method, pick.strength, 'test', seed));
-        chosen.push({ target, method, seed, strength: pick.strength });
+  const grid: SteerSection['grid'] = [];
+  for (const target of targets) {
+    methods.forEach((method, k) => {
+      if (UNSWEPT.has(method)) {
+        for (const seed of seeds) for (const split of ['val', 'test'] as const) points.push(point(target, method, 0, split, seed, k));
+        return;
       }
-    }
+      const g = strengths.filter((st) => st <= breakAt(k));
+      const collapse = g.includes(breakAt(k)) ? breakAt(k) : null;
+      grid.push({ target, method, strengths: g, collapse, valid_at_collapse: collapse === null ? null : 0.05, reached_cap: collapse === null, floor: 0.2 });
+      for (const seed of seeds) {
+        for (const draw of method === 'random' ? [0, 1] : [undefined]) {
+          const val = g.map((st) => point(target, method, st, 'val', seed, k, draw));
+          const pick = val.reduce((a, p) => (p.success_valid > a.success_valid ? p : a));
+          points.push(...val, ...g.map((st) => point(target, method, st, 'test', seed, k, draw)));
+          chosen.push({ target, method, seed, ...(draw === undefined ? {} : { draw }), strength: pick.strength, val_success_valid: pick.success_valid, agreement: rng.next() });
+        }
+      }
+    });
   }
   const rows: ResultRow[] = [];
   const metrics = ['success', 'valid', 'success_valid', 'nll', 'kl', 'strength', 'samples_per_output'] as const;
   for (const target of targets) {
     for (const method of methods) {
-      const test = points.filter((p) => p.split === 'test' && p.target === target && p.method === method);
-      for (const metric of metrics) rows.push(aggregate({ suite: 'steer', task: 'steering', concept: target, method, metric }, test.map((p) => p[metric])));
+      const test = points.filter((p) => {
+        if (p.split !== 'test' || p.target !== target || p.method !== method) return false;
+        const c = chosen.find((x) => x.target === target && x.method === method && x.seed === p.seed && x.draw === p.draw);
+        return !c || c.strength === p.strength;
+      });
+      for (const metric of metrics) {
+        if (metric === 'kl' && UNSWEPT.has(method)) continue;
+        const r = aggregate({ suite: 'steer', task: 'steering', concept: target, method, metric }, test.map((p) => p[metric]));
+        r.interval = metric === 'kl' ? 'cluster bootstrap over neutral documents' : 'cluster bootstrap over test prompts within seeds';
+        if (method === 'random') r.draws = { n: test.length, sd: 0.05, min: r.ci_low, max: r.ci_high, over: 'directions' };
+        rows.push(r);
+      }
     }
   }
   const comparisons = targets.flatMap((target) =>
-    methods.filter((m) => m !== 'prompt').map((method) => ({ target, method, baseline: 'prompt', metric: 'success_valid', diff: 0.1, ci_low: 0.02, ci_high: 0.2, p: 0.0004, n_units: 150 })),
+    methods.filter((m) => m !== 'prompt').map((method) => ({ target, method, baseline: 'prompt', baseline_rule: 'best by validation success_valid', metric: 'success_valid', diff: 0.1, ci_low: 0.02, ci_high: 0.2, p: 0.0004, n_units: 72, interval: 'paired cluster bootstrap' })),
   );
+  const baselines = targets.flatMap((target) => ['prompt', 'diffmean'].map((method) => ({ target, method, val_success_valid: rng.next() })));
   const examples = targets.flatMap((target) =>
     methods.map((method, k) => ({
-      target, method, strength: 2, prompt: `Tell a story about "${target}"`,
-      output: k === 0 ? `the cat said ${XSS} and a & b` : `the cat was happy's <eos>`, success: k % 2 === 0, valid: true,
+      target, method, strength: 0.2, prompt: `Tell a story about "${target}"`,
+      output: k === 0 ? `the cat said ${XSS} and a & b` : `the cat was happy's <eos>`, success: k % 2 === 0, valid: true, ...(k === 1 ? { at_collapse: true } : {}),
     })),
   );
-  const section: SteerSection = { targets, methods, strengths, points, chosen, comparisons, examples, notes: ['strengths are multiples of the mean norm (<1 is weak)'] };
+  const section: SteerSection = {
+    targets, methods, strengths: strengths.slice(0, 3), grid, settings: { collapse_floor: 0.2, max_strength: 0.8, val_prompts: 16, val_samples: 2, test_prompts: 24, test_samples: 2 },
+    points, chosen, baselines, comparisons, examples, notes: ['strengths are multiples of the mean norm (<1 is weak)'],
+  };
   return { rows, section };
 }
 
@@ -201,9 +223,9 @@ test('the report is one standalone HTML document with a chart in each chart sect
   assert.ok(html.trimEnd().endsWith('</html>'));
   assert.equal(count(section(html, 'detect'), '<svg'), 1); // per-concept AUROC
   const steer = section(html, 'steer');
-  assert.equal(count(steer, '<svg'), SMALL.targets); // one trade-off chart per target
-  // Methods without a sweep are drawn from their test points, under a name that says so.
-  for (const m of STEER_METHODS.slice(0, SMALL.steerMethods)) assert.ok(steer.includes(`>${UNSWEPT.has(m) ? `${m} (test)` : m}</text>`), m);
+  assert.equal(count(steer, '<svg'), SMALL.targets); // one curve chart per target
+  // Every method reaches the chart legend (the swept ones as curves, the others as single marks).
+  for (const m of STEER_METHODS.slice(0, SMALL.steerMethods)) assert.ok(steer.includes(`>${m}</text>`), m);
 });
 
 test('the report references nothing outside itself', async () => {
@@ -227,8 +249,10 @@ test('every concept, target and method reaches its table', async () => {
   const s = small.steer!;
   assert.deepEqual(steer.slice(1).map((r) => r[1]), s.targets.flatMap(() => s.methods));
   for (const t of s.targets) assert.ok(steer.some((r) => r[0] === t), t);
-  assert.ok(!steer[0].includes('strength'), 'the mean chosen strength is not a metric column (the per-seed column shows it)');
-  assert.deepEqual(steer.find((r) => r[1] === 'prompt')!.slice(2, 3), ['–']);
+  assert.ok(!steer[0].includes('strength'), 'the mean chosen strength is not a metric column (the collapse table shows every choice)');
+  assert.equal(steer[0][2], 'success_valid', 'success_valid first');
+  const kl = steer[0].indexOf('kl');
+  assert.equal(steer.find((r) => r[1] === 'prompt')![kl], '–', 'prompting adds no vector: no kl');
   assert.ok(html.includes('quirk') && html.includes('3 positive test tokens with seed 0 (&lt; 20)'), 'skipped concept and reason');
 });
 
@@ -322,4 +346,58 @@ test('a realistic size (15 concepts x 8 methods x 3 seeds, 3 targets x 10 method
   assert.equal(count(html, '<svg'), 1 + REALISTIC.targets);
   assert.equal(tableCells(html, 'detect-auroc').length, 1 + REALISTIC.concepts + 1);
   assert.equal(tableCells(html, 'steer-test').length, 1 + REALISTIC.targets * REALISTIC.steerMethods);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Steering: the curves are the primary result
+
+test('steering: the curve table holds the test means over seeds (and draws) at every strength of each grid', async () => {
+  const html = await smallHtml;
+  const s = small.steer!;
+  for (const t of s.targets) {
+    const cells = tableCells(html, `steer-curve-${t}`);
+    let method = '';
+    let checked = 0;
+    for (const row of cells.slice(1)) {
+      if (row[0]) method = row[0];
+      if (row[1] === '–') continue;
+      const st = Number(row[1]);
+      const test = s.points.filter((p) => p.target === t && p.method === method && p.split === 'test' && Number(p.strength.toPrecision(3)) === st);
+      const val = s.points.filter((p) => p.target === t && p.method === method && p.split === 'val' && Number(p.strength.toPrecision(3)) === st);
+      assert.ok(test.length === SMALL.seeds * (method === 'random' ? 2 : 1), `${t} ${method} ${st}: ${test.length} test points`);
+      assert.equal(row[7], meanOf(test.map((p) => p.success_valid)).toFixed(3), `${t} ${method} ${st} test success_valid`);
+      assert.equal(row[4], meanOf(val.map((p) => p.success_valid)).toFixed(3), `${t} ${method} ${st} val success_valid`);
+      checked++;
+    }
+    assert.equal(checked, s.grid.filter((g) => g.target === t).reduce((a, g) => a + g.strengths.length, 0), `${t}: one line per grid strength`);
+  }
+});
+
+test('steering: the collapse table shows each grid, its collapse point and every choice', async () => {
+  const html = await smallHtml;
+  const s = small.steer!;
+  const cells = tableCells(html, 'steer-collapse').slice(1);
+  assert.equal(cells.length, s.grid.length);
+  s.grid.forEach((g, i) => {
+    const row = cells[i];
+    assert.equal(row[1], g.method);
+    assert.equal(row[2], g.strengths.map((x) => String(Number(x.toPrecision(3)))).join(', '));
+    assert.equal(row[3], g.collapse === null ? `none up to ${g.strengths.at(-1)} (cap)` : String(g.collapse));
+    const bySeed = [0, 1].map((seed) => s.chosen.filter((c) => c.target === g.target && c.method === g.method && c.seed === seed).map((c) => String(c.strength)).join('/')).join(', ');
+    assert.equal(row[5], bySeed, `${g.target} ${g.method}`);
+  });
+  assert.ok(cells.some((r) => r[3].startsWith('none up to')) && cells.some((r) => /^\d/.test(r[3])), 'both collapsed and not-collapsed grids are exercised');
+});
+
+test('steering: rows show their interval labels and the random control its spread over directions', async () => {
+  const html = await smallHtml;
+  const steer = section(html, 'steer');
+  assert.ok(steer.includes('cluster bootstrap over test prompts within seeds') && steer.includes('cluster bootstrap over neutral documents'));
+  const cells = tableCells(html, 'steer-test');
+  const random = cells.find((r) => r[1] === 'random')!;
+  const row = small.rows.find((r) => r.suite === 'steer' && r.method === 'random' && r.metric === 'success_valid')!;
+  assert.equal(random[2], `${row.mean.toFixed(3)} [${row.ci_low.toFixed(3)}, ${row.ci_high.toFixed(3)}]`);
+  assert.match(random.at(-1)!, /^0\.050 \(/);
+  assert.equal(cells.find((r) => r[1] === 'diffmean')!.at(-1), '', 'no spread for a method fitted once');
+  assert.ok(steer.includes('(collapse)'), 'an example at the collapse point is labelled');
 });

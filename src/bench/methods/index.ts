@@ -48,3 +48,18 @@ export function getMethod(name: MethodName, sae?: Sae): Method {
       return name === 'sae' ? saeBestLatent(sae) : saeTopKProbe(sae);
   }
 }
+
+/** SAE-based methods are recognised by name (sae = best single latent, sae-topk-probe, sae@gen, ...). */
+export function isSaeMethod(name: string): boolean {
+  return name.startsWith('sae');
+}
+
+/** The methods of one seed: `perSeed(seed)` when given (checked to carry the same names, in order), else `methods`. */
+export function seedMethods(methods: readonly Method[], perSeed: ((seed: number) => readonly Method[]) | undefined, seed: number): readonly Method[] {
+  if (!perSeed) return methods;
+  const ms = perSeed(seed);
+  const a = ms.map((m) => m.name).join(',');
+  const b = methods.map((m) => m.name).join(',');
+  if (a !== b) throw new ProbityError('BENCH_INPUT', `methods for seed ${seed} are [${a}], expected [${b}]`);
+  return ms;
+}

@@ -3,31 +3,52 @@
 //
 // Methods. Every concept method with a direction (DiffMean, probe, PCA, k-means, random control, SAE latent, SAE
 // top-k probe) is fitted on the labelled tokens of the train documents of the seed's split (the same split rule as the
-// detection task) and steers by adding  strength * meanNorm * u  at the hook at every position, prompt and generated
-// (u the unit direction, meanNorm the mean L2 norm of the activations at the hook over the document pool, so strength
-// is in units of a typical activation). Beside them:
-//   prompt      the request names the concept ("Tell me a sad story ...", "... with a regular expression"); no
-//               intervention. The organism follows such instructions at trained, imperfect rates.
+// detection task; Method.fit(train, seed, { unit: 'steer/<target>' })) and steers by adding  strength * meanNorm * u
+// at the hook (u the unit direction, meanNorm the mean L2 norm of the activations at the hook over the document pool,
+// so strength is in units of a typical activation). Two position rules:
+//   <method>      every position, prompt and generated;
+//   <method>@gen  only the positions that generate: the prompt's last token and every generated token (as in
+//                 contrastive activation addition, which adds "at all positions after the user's prompt"), so the
+//                 prompt itself is read unsteered. Run for `genMethods` (default DiffMean, the strongest simple
+//                 steering direction in AxBench and here, and the SAE latent, the method under study).
+// The random control is a fresh direction per (seed, target, draw), `controlDraws` draws per (seed, target) (4 when not given,
+// 3 in the bench's default preset: fewer than its detection draws, for cost; each draw one sample per prompt), summarised over draws.
+// Beside them, with no strength:
+//   prompt      the request names the concept ("Tell me a sad story ...", "... with a regular expression").
 //   rejection   sample N unsteered outputs, keep the one the detector scores highest (max over the output's tokens of
-//               the detector fitted on the same train tokens; a probe unless told otherwise); samples_per_output = N.
-//   unsteered   the first of those N samples: the base rate.
+//               the detector fitted on the same train tokens; a probe unless told otherwise); N samples per output.
+//   unsteered   the first of those N samples: the base rate, and strength 0 of every direction's curve.
 //
-// Protocol, per seed: the target's neutral prompts are shuffled with the seed and split into validation and test
-// prompts. Each direction method is run on the validation prompts at every strength of the sweep; its strength is the
-// one with the highest share of outputs that are both on target and grammatical (success_valid; ties go to the smaller
-// strength). Only that strength is run on the test prompts, and only test outputs make the reported rows.
+// Protocol. Per seed the target's neutral prompts are shuffled and split into validation and test prompts.
+//   Grid: per (target, method), common to all seeds (and draws), starting from `strengths` (default 0.1, 0.2, 0.4):
+//   while the validation validity (pooled over seeds and draws) at the largest strength is >= `collapseFloor`
+//   (default 0.2), the next strength (x `growth`, default 2) is added, up to `maxStrength` (default 3.2); likewise
+//   downwards while the smallest is already below the floor. The collapse point is the smallest strength with
+//   validation validity below the floor (null: not reached by the cap). With `refine` (on when not given, off in the
+//   bench's default preset for cost) the interval just below the collapse is halved geometrically (one more strength). So every curve shows where
+//   validity breaks, and the grid is chosen on validation only.
+//   Choice: per (seed, method, draw) the strength with the highest validation success_valid (share of outputs on
+//   target and grammatical; ties to the smaller strength). Its stability is measured by a bootstrap over the
+//   validation prompts (`agreement`: the share of resamples that choose the same strength).
+//   Test: every strength of the grid is also run on the test prompts, so the whole success-vs-validity curve is a
+//   test-set result; the rows are the test points at the chosen strengths.
 //
-// Metrics per output: success (the labeller: storyTone / usesRegex on the reply), valid (the organism grammar accepts
-// every sentence or line; an output cut by maxTokens is judged on its complete units), nll (mean per-token negative
-// log-likelihood of the reply under the unsteered model, given the prompt it was generated from) and, per (method,
-// strength), kl: the mean over positions of KL(unsteered || steered) of the next-token distributions on neutral
-// documents (fact documents of the corpus: no story, no code), i.e. what the intervention does where it should do
-// nothing. Prompting and rejection change nothing elsewhere: kl = 0.
+// Metrics per output, all judged on ONE text: the reply, or, when the token limit cut it, its complete sentences /
+// lines (`judgedText`): success (the labeller: storyTone / usesRegex), valid (the organism grammar accepts every
+// unit), nll (mean per-token negative log-likelihood of the reply tokens under the unsteered model given the prompt it
+// was generated from); per (direction, strength): kl, the mean over positions of KL(unsteered || steered) of the
+// next-token distributions on neutral documents (fact documents: no story, no code), i.e. what the intervention does
+// where it should do nothing. An @gen method adds the same vector where it acts, so its kl is its base method's.
+// Prompting and rejection add nothing: they have no kl rows.
 //
-// Statistics: per-seed test values -> mean and 95% bootstrap interval over seeds (rows); paired comparison of every
-// method against the best non-SAE, non-control method on success_valid, over (seed, prompt, sample) units.
+// Statistics. The independent unit is the test prompt (outputs of one prompt are correlated); every interval is a
+// cluster bootstrap (stats/cluster.ts) with strata = seeds and clusters = the seed's test prompts (kl: the neutral
+// documents), percentile, never clamped; each row says what its interval is over (`interval`). The random control's
+// rows pool its draws per prompt and carry the spread over (seed, draw) directions (`draws`). Paired comparisons
+// resample both methods on the same prompts: every method against the best non-SAE, non-control method chosen on
+// VALIDATION success_valid, and against prompting.
 import type { ForwardResult, Model } from '../../models/model.js';
-import { CrossEntropyStats, KLStats } from '../../dictionaries/metrics/downstream.js';
+import { CrossEntropyStats } from '../../dictionaries/metrics/downstream.js';
 import { generate } from '../../models/generate.js';
 import { NDArray } from '../../engine/ndarray.js';
 import { ProbityError, show } from '../../errors.js';
@@ -35,14 +56,16 @@ import { CONCEPTS, type Concept } from '../../organism/concepts.js';
 import { documents } from '../../organism/corpus.js';
 import { checkGrammar } from '../../organism/grammar.js';
 import { cutReply } from '../../organism/labeller.js';
-import { Rng, bootstrapCI, mean, pairedBootstrapDiff } from '../../stats/index.js';
+import { Rng, clusterBootstrap, clusteredMean, mean, std } from '../../stats/index.js';
 import type { FittedMethod, Method } from '../methods/types.js';
+import { isSaeMethod, seedMethods } from '../methods/index.js';
 import type { ResultRow, SteerComparison, SteerPoint, SteerSection } from '../results.js';
-import { conceptData, splitDocuments, isSaeMethod, seedMethods, type ConceptActivations } from './detect.js';
+import { conceptData, splitDocuments, type ConceptActivations } from './detect.js';
 import { steerTarget, type SteerPrompt, type SteerTarget } from './steer-targets.js';
 
 export interface SteerOptions {
-  model: Model;
+  /** The model (not needed when `backend` is given). */
+  model?: Model;
   hook: string;
   targets: readonly string[];
   /** Direction methods (fitted per seed); methods whose fit has no direction are skipped with a note. */
@@ -54,13 +77,28 @@ export interface SteerOptions {
   activations: ConceptActivations;
   trainDocs: number;
   testDocs: number;
-  /** Strength sweep in units of the mean activation norm (default [0.05, 0.1, 0.2, 0.4]). */
+  /** Starting grid, in units of the mean activation norm (default [0.1, 0.2, 0.4]); extended per method (see top). */
   strengths?: readonly number[];
-  /** Prompts per seed for choosing the strength and for the reported test (defaults 12 and 24). */
+  /** Largest strength the grid may grow to (default 3.2). */
+  maxStrength?: number;
+  /** Smallest strength the grid may shrink to (default strengths[0] / 8). */
+  minStrength?: number;
+  /** Grid factor (default 2). */
+  growth?: number;
+  /** Validation validity below which a method has collapsed (default 0.2). */
+  collapseFloor?: number;
+  /** Add the geometric midpoint of the interval below the collapse (default true). */
+  refine?: boolean;
+  /** Prompts per seed for choosing and for the test (defaults 16 and 24), samples per prompt (defaults 2 and 2). */
   valPrompts?: number;
   testPrompts?: number;
-  /** Samples per test prompt (default 2; one per validation prompt). */
+  valSamples?: number;
   samples?: number;
+  /** Random-control draws per (seed, target) (default min(method.draws, 4)) and samples per prompt of each (1). */
+  controlDraws?: number;
+  controlSamples?: number;
+  /** Methods also run with steering only at the generating positions (default ['diffmean', 'sae']). */
+  genMethods?: readonly string[];
   /** Candidates per output for rejection sampling (default 4). */
   rejectionN?: number;
   /** Detector for rejection sampling (fitted like the methods; default: the method named 'probe', which must be given). */
@@ -72,69 +110,17 @@ export interface SteerOptions {
   /** Rows per generation batch (default 64). */
   batch?: number;
   bootstrapIterations?: number;
+  /** Resamples of the validation prompts for the stability of the choice (default 500). */
+  choiceBootstrap?: number;
   /** Number of examples kept per (target, method) (default 2). */
   examplesPer?: number;
+  /** Generation, scoring and drift (default: modelBackend(model, hook)); tests plant their own. */
+  backend?: SteerBackend;
   onProgress?: (what: string) => void;
 }
 
-interface Output {
-  text: string;
-  success: boolean;
-  valid: boolean;
-  nll: number;
-}
-
-const DEFAULT_STRENGTHS = [0.05, 0.1, 0.2, 0.4];
-const CONTROLS = new Set(['random', 'unsteered']);
-
 // ---------------------------------------------------------------------------------------------------------------
-// Generation and scoring
-
-/** One generation job: a prompt, and the vector added at the hook for this row (null: none). */
-interface Job {
-  prompt: string;
-  vector: Float32Array | null;
-  seed: number;
-}
-
-interface Sampled {
-  promptIds: number[];
-  ids: number[];
-  reply: string;
-  truncated: boolean;
-}
-
-function stopIds(model: Model, texts: string[]): number[] {
-  const bos = model.tokenizer.bos;
-  return texts.map((t) => {
-    const ids = model.tokenizer.encode(t).filter((id) => id !== bos);
-    if (ids.length !== 1) throw new ProbityError('BENCH_INPUT', `stop text ${show(t)} is not one token (${show(ids)})`);
-    return ids[0];
-  });
-}
-
-/** Samples every job at temperature 1, batched; rows of a batch carry their own steering vectors. */
-async function sampleJobs(model: Model, hook: string, target: SteerTarget, jobs: readonly Job[], batch: number): Promise<Sampled[]> {
-  const d = model.spec.dModel;
-  const stop = [...stopIds(model, target.stopText), ...(model.tokenizer.eos !== null ? [model.tokenizer.eos] : [])];
-  const out: Sampled[] = [];
-  for (let i = 0; i < jobs.length; i += batch) {
-    const chunk = jobs.slice(i, i + batch);
-    const prompts = chunk.map((j) => model.tokenizer.encode(j.prompt));
-    const steered = chunk.some((j) => j.vector);
-    let interventions;
-    if (steered) {
-      const v = new Float32Array(chunk.length * d);
-      chunk.forEach((j, r) => j.vector && v.set(j.vector, r * d));
-      interventions = { [hook]: [{ kind: 'add' as const, vector: new NDArray(v, [chunk.length, 1, d]) }] };
-    }
-    // One sampler stream per batch, seeded by the first job's seed and the batch's offset: a job list laid out
-    // identically samples identically, and no two batches share a stream.
-    const gens = await generate(model, prompts, { maxTokens: target.maxTokens, temperature: 1, seed: chunk[0].seed * 7919 + i, stop, interventions });
-    gens.forEach((g, r) => out.push({ promptIds: prompts[r], ids: g.tokens, reply: cutReply(model.tokenizer.decode(g.tokens)), truncated: g.finishReason === 'length' }));
-  }
-  return out;
-}
+// Judging
 
 /** An output cut by maxTokens is judged on its complete units: drop the unfinished last sentence / line. */
 export function completeUnits(text: string, kind: 'story' | 'code'): string {
@@ -146,28 +132,65 @@ export function completeUnits(text: string, kind: 'story' | 'code'): string {
   return m ? m[0] : '';
 }
 
-/** Mean per-token NLL of each output's reply tokens under the (unsteered) model, given its prompt. */
-async function replyNll(model: Model, outs: readonly Sampled[], batch: number): Promise<number[]> {
-  const V = model.spec.vocab;
-  const res: number[] = [];
-  for (let i = 0; i < outs.length; i += batch) {
-    const chunk = outs.slice(i, i + batch);
-    const rows = chunk.map((o) => [...o.promptIds, ...o.ids]);
-    const r = await model.forward(rows, { logits: 'all' });
-    const T = r.logits!.dims[1];
-    chunk.forEach((o, b) => {
-      // Position t predicts token t + 1; only the reply's tokens are targets (-1 = skipped), rows are left-padded.
-      const targets = new Int32Array(T).fill(-1);
-      const off = T - rows[b].length;
-      o.ids.forEach((id, j) => (targets[off + o.promptIds.length + j - 1] = id));
-      res.push(new CrossEntropyStats(V).add(r.logits!.data.subarray(b * T * V, (b + 1) * T * V), targets, T).mean());
-    });
-  }
-  return res;
+/** The one text an output is judged on: the reply, or its complete units when the token limit cut it. */
+export function judgedText(reply: string, truncated: boolean, kind: 'story' | 'code'): string {
+  return truncated ? completeUnits(reply, kind) : reply;
+}
+
+/** Success and validity of one output, both on judgedText. */
+export function judgeOutput(target: Pick<SteerTarget, 'success' | 'kind'>, reply: string, truncated: boolean): { text: string; success: boolean; valid: boolean } {
+  const text = judgedText(reply, truncated, target.kind);
+  return { text, success: target.success(text), valid: checkGrammar(text, target.kind).valid };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Backend: generation, NLL, drift, detector scores
+
+/** One generation: a prompt and the vector added at the hook for this row (null: none), everywhere or only at the
+ *  generating positions (`gen`). */
+export interface SteerJob {
+  prompt: string;
+  vector: Float32Array | null;
+  gen: boolean;
+}
+
+export interface Sampled {
+  promptIds: number[];
+  ids: number[];
+  reply: string;
+  truncated: boolean;
+  /** NLL under the unsteered model when the backend knows it already (unsteered rows: the sampling logprobs). */
+  nll?: number;
+}
+
+/** Per neutral document: sum of the per-position KL and the number of positions. */
+export interface DocKl {
+  sum: number;
+  n: number;
+}
+
+export interface SteerBackend {
+  /** Samples every job at temperature 1 (`stream` seeds the sampler; the same call samples the same outputs). */
+  sample(target: SteerTarget, jobs: readonly SteerJob[], stream: number): Promise<Sampled[]>;
+  /** Mean per-token NLL of each output's reply under the unsteered model. */
+  nll(outs: readonly Sampled[]): Promise<number[]>;
+  /** KL(unsteered || steered) on the neutral documents, per vector (added at every position), per document. */
+  drift(vectors: readonly Float32Array[]): Promise<DocKl[][]>;
+  /** Max over the reply tokens of a detector's score. */
+  detectorScores(det: FittedMethod, outs: readonly Sampled[]): Promise<number[]>;
+}
+
+function stopIds(model: Model, texts: string[]): number[] {
+  const bos = model.tokenizer.bos;
+  return texts.map((t) => {
+    const ids = model.tokenizer.encode(t).filter((id) => id !== bos);
+    if (ids.length !== 1) throw new ProbityError('BENCH_INPUT', `stop text ${show(t)} is not one token (${show(ids)})`);
+    return ids[0];
+  });
 }
 
 /** Neutral texts for the drift measurement: the first `n` fact documents of the corpus (seed 0 from index 10^6). */
-function neutralRows(n: number): number[][] {
+export function neutralRows(n: number): number[][] {
   const rows: number[][] = [];
   for (const doc of documents(0, { start: 1_000_000, count: 50 * n })) {
     if (doc.genre === 'fact') rows.push(Array.from(doc.tokens));
@@ -176,42 +199,179 @@ function neutralRows(n: number): number[][] {
   return rows;
 }
 
-/** KL(unsteered || steered) over the real positions of the neutral rows (`base`: their unsteered forward). */
-async function driftKl(model: Model, hook: string, rows: number[][], base: ForwardResult, vector: Float32Array): Promise<number> {
-  const iv = { [hook]: [{ kind: 'add' as const, vector: new NDArray(vector, [vector.length]) }] };
-  const r = await model.forward(rows, { logits: 'all', interventions: iv });
-  const mask = base.mask.data as Uint8Array;
-  return new KLStats(model.spec.vocab).add(base.logits!.data, r.logits!.data, mask.length, mask).mean();
+/**
+ * Positions (in the left-padded layout of a batch whose longest prompt has `promptLen` tokens) that generate: the
+ * last prompt position and every generated one. With left padding every row's prompt ends at promptLen - 1, and
+ * with the KV cache generation step t runs one position at absolute index promptLen + t - 1, which Model's position
+ * masks (past + i) see as such.
+ */
+export function generatingPositions(promptLen: number, maxTokens: number): number[] {
+  return Array.from({ length: maxTokens + 1 }, (_, i) => promptLen - 1 + i);
 }
 
-/** Max over the reply tokens of a detector's score, from the activations at `hook` on prompt + reply. */
-async function detectorScores(model: Model, hook: string, det: FittedMethod, outs: readonly Sampled[], batch: number): Promise<number[]> {
-  const res: number[] = [];
-  for (let i = 0; i < outs.length; i += batch) {
-    const chunk = outs.slice(i, i + batch);
-    const rows = chunk.map((o) => [...o.promptIds, ...o.ids]);
-    const r = await model.runWithCache(rows, { names: [hook], logits: 'none' });
-    const act = r.cache[hook];
-    const [, T, D] = act.dims;
-    const data = act.data as Float32Array;
-    for (let b = 0; b < chunk.length; b++) {
-      const o = chunk[b];
-      if (o.ids.length === 0) {
-        res.push(-Infinity);
-        continue;
+/** Generation, scoring and drift on a real model. */
+export function modelBackend(model: Model, hook: string, opts: { batch?: number; neutralDocs?: number } = {}): SteerBackend {
+  const batch = opts.batch ?? 64;
+  const d = model.spec.dModel;
+  const V = model.spec.vocab;
+  const neutral = neutralRows(opts.neutralDocs ?? 16);
+  // The unsteered side of the drift, once: per neutral document its [T, V] next-token probabilities p and, per
+  // position, sum_v p log p. Then KL(p || softmax(x)) = sum p log p - sum p x + logsumexp(x): one pass over x.
+  let base: Promise<{ r: ForwardResult; p: Float64Array[]; plogp: Float64Array[] }> | null = null;
+  const unsteered = async () => {
+    const r = await model.forward(neutral, { logits: 'all' });
+    const [nDocs, T] = r.mask.dims;
+    const mask = r.mask.data as Uint8Array;
+    const p: Float64Array[] = [];
+    const plogp: Float64Array[] = [];
+    for (let j = 0; j < nDocs; j++) {
+      const pj = new Float64Array(T * V);
+      const hj = new Float64Array(T);
+      for (let t = 0; t < T; t++) {
+        if (!mask[j * T + t]) continue;
+        const x = r.logits!.data.subarray((j * T + t) * V, (j * T + t + 1) * V);
+        const lse = logSumExp(x);
+        let h = 0;
+        for (let v = 0; v < V; v++) {
+          const lp = x[v] - lse;
+          const pv = Math.exp(lp);
+          pj[t * V + v] = pv;
+          if (pv > 0) h += pv * lp;
+        }
+        hj[t] = h;
       }
-      const start = T - o.ids.length;
-      const s = await det.score(data.slice((b * T + start) * D, (b + 1) * T * D), o.ids.length);
-      res.push(Math.max(...s));
+      p.push(pj);
+      plogp.push(hj);
     }
-  }
-  return res;
+    return { r, p, plogp };
+  };
+  return {
+    async sample(target, jobs, stream) {
+      const stop = [...stopIds(model, target.stopText), ...(model.tokenizer.eos !== null ? [model.tokenizer.eos] : [])];
+      const out: Sampled[] = [];
+      for (let i = 0; i < jobs.length; i += batch) {
+        const chunk = jobs.slice(i, i + batch);
+        const prompts = chunk.map((j) => model.tokenizer.encode(j.prompt));
+        const B = chunk.length;
+        const everywhere = chunk.some((j) => j.vector && !j.gen);
+        const atGen = chunk.some((j) => j.vector && j.gen);
+        const ivs = [];
+        // Rows carry their own vectors ([B, 1, D]); rows of the other rule (or unsteered) add zeros.
+        if (everywhere) {
+          const v = new Float32Array(B * d);
+          chunk.forEach((j, r) => j.vector && !j.gen && v.set(j.vector, r * d));
+          ivs.push({ kind: 'add' as const, vector: new NDArray(v, [B, 1, d]) });
+        }
+        if (atGen) {
+          const v = new Float32Array(B * d);
+          chunk.forEach((j, r) => j.vector && j.gen && v.set(j.vector, r * d));
+          const T = Math.max(...prompts.map((p) => p.length));
+          ivs.push({ kind: 'add' as const, vector: new NDArray(v, [B, 1, d]), positions: generatingPositions(T, target.maxTokens) });
+        }
+        const interventions = ivs.length ? { [hook]: ivs } : undefined;
+        // One sampler stream per batch, seeded by the call's stream and the batch offset.
+        const gens = await generate(model, prompts, { maxTokens: target.maxTokens, temperature: 1, seed: stream * 7919 + i, stop, interventions });
+        gens.forEach((g, r) => {
+          const s: Sampled = { promptIds: prompts[r], ids: g.tokens, reply: cutReply(model.tokenizer.decode(g.tokens)), truncated: g.finishReason === 'length' };
+          // Unsteered rows were sampled from the unsteered model: their logprobs are the NLL's terms.
+          if (!chunk[r].vector) s.nll = g.logprobs.length ? -mean(g.logprobs.map((l) => l.logprob)) : NaN;
+          out.push(s);
+        });
+      }
+      return out;
+    },
+    async nll(outs) {
+      const res: number[] = [];
+      for (let i = 0; i < outs.length; i += batch) {
+        const chunk = outs.slice(i, i + batch);
+        const rows = chunk.map((o) => [...o.promptIds, ...o.ids]);
+        const r = await model.forward(rows, { logits: 'all' });
+        const T = r.logits!.dims[1];
+        chunk.forEach((o, b) => {
+          // Position t predicts token t + 1; only the reply's tokens are targets (-1 = skipped), rows are left-padded.
+          const targets = new Int32Array(T).fill(-1);
+          const off = T - rows[b].length;
+          o.ids.forEach((id, j) => (targets[off + o.promptIds.length + j - 1] = id));
+          res.push(new CrossEntropyStats(V).add(r.logits!.data.subarray(b * T * V, (b + 1) * T * V), targets, T).mean());
+        });
+      }
+      return res;
+    },
+    async drift(vectors) {
+      base ??= unsteered();
+      const { r: b0, p, plogp } = await base;
+      const [nDocs, T] = b0.mask.dims;
+      const mask = b0.mask.data as Uint8Array;
+      const res: DocKl[][] = [];
+      // Whole groups of the neutral documents per forward (same padding as the unsteered run), one vector per group.
+      const per = Math.max(1, Math.floor(batch / nDocs));
+      for (let i = 0; i < vectors.length; i += per) {
+        const vs = vectors.slice(i, i + per);
+        const v = new Float32Array(vs.length * nDocs * d);
+        vs.forEach((x, k) => {
+          for (let j = 0; j < nDocs; j++) v.set(x, (k * nDocs + j) * d);
+        });
+        const rows = vs.flatMap(() => neutral);
+        const r = await model.forward(rows, { logits: 'all', interventions: { [hook]: [{ kind: 'add', vector: new NDArray(v, [rows.length, 1, d]) }] } });
+        if (r.logits!.dims[1] !== T) throw new ProbityError('INTERNAL', `drift: ${r.logits!.dims[1]} positions vs ${T}`);
+        vs.forEach((_, k) => {
+          const docs: DocKl[] = [];
+          for (let j = 0; j < nDocs; j++) {
+            const row = k * nDocs + j;
+            let sum = 0;
+            let n = 0;
+            for (let t = 0; t < T; t++) {
+              if (!mask[j * T + t]) continue;
+              const x = r.logits!.data.subarray((row * T + t) * V, (row * T + t + 1) * V);
+              let px = 0;
+              for (let v = 0; v < V; v++) px += p[j][t * V + v] * x[v];
+              sum += plogp[j][t] - px + logSumExp(x);
+              n++;
+            }
+            docs.push({ sum, n });
+          }
+          res.push(docs);
+        });
+      }
+      return res;
+    },
+    async detectorScores(det, outs) {
+      const res: number[] = [];
+      for (let i = 0; i < outs.length; i += batch) {
+        const chunk = outs.slice(i, i + batch);
+        const rows = chunk.map((o) => [...o.promptIds, ...o.ids]);
+        const r = await model.runWithCache(rows, { names: [hook], logits: 'none' });
+        const act = r.cache[hook];
+        const [, T, D] = act.dims;
+        const data = act.data as Float32Array;
+        for (let b = 0; b < chunk.length; b++) {
+          const o = chunk[b];
+          if (o.ids.length === 0) {
+            res.push(-Infinity);
+            continue;
+          }
+          const start = T - o.ids.length;
+          const s = await det.score(data.slice((b * T + start) * D, (b + 1) * T * D), o.ids.length);
+          res.push(Math.max(...s));
+        }
+      }
+      return res;
+    },
+  };
+}
+
+function logSumExp(x: ArrayLike<number>): number {
+  let m = -Infinity;
+  for (let i = 0; i < x.length; i++) if (x[i] > m) m = x[i];
+  let z = 0;
+  for (let i = 0; i < x.length; i++) z += Math.exp(x[i] - m);
+  return m + Math.log(z);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// The task
+// Helpers
 
-function splitPrompts(prompts: readonly SteerPrompt[], nVal: number, nTest: number, seed: number): { val: SteerPrompt[]; test: SteerPrompt[] } {
+export function splitPrompts(prompts: readonly SteerPrompt[], nVal: number, nTest: number, seed: number): { val: SteerPrompt[]; test: SteerPrompt[] } {
   if (nVal + nTest > prompts.length) throw new ProbityError('BENCH_INPUT', `steering needs ${nVal} + ${nTest} prompts, the target has ${prompts.length}`);
   const rng = new Rng(seed ^ 0x5eed);
   const p = [...prompts];
@@ -233,37 +393,115 @@ export function meanNorm(acts: ConceptActivations): number {
   return s / acts.n;
 }
 
-const scaled = (u: Float32Array | Float64Array, k: number) => Float32Array.from(u, (x) => x * k);
+const CONTROLS = new Set(['random', 'unsteered']);
+const isControl = (name: string) => CONTROLS.has(name.replace(/@gen$/, ''));
+
+
+/** Strengths are products of the grid factor; rounding keeps them comparable as keys (0.1 * 2 * 2 = 0.4). */
+const key = (s: number) => Number(s.toPrecision(6));
+
+/** Argmax with ties to the first (the smaller strength when `xs` is ascending). */
+function argmax(xs: readonly number[]): number {
+  let b = 0;
+  for (let i = 1; i < xs.length; i++) if (xs[i] > xs[b]) b = i;
+  return b;
+}
+
+/** One output, with the index (within its seed's split) of the prompt it came from. */
+interface Output {
+  prompt: number;
+  text: string;
+  success: boolean;
+  valid: boolean;
+  nll: number;
+}
+
+/** A steering direction of one (seed, method, draw) under one position rule. */
+interface Arm {
+  name: string;
+  base: string;
+  seed: number;
+  draw?: number;
+  direction: Float32Array;
+  gen: boolean;
+  /** Samples per prompt on validation and test. */
+  valSamples: number;
+  testSamples: number;
+  /** Outputs per (split, strength). */
+  out: { val: Map<number, Output[]>; test: Map<number, Output[]> };
+  kl: Map<number, DocKl[]>;
+}
+
+interface SeedState {
+  seed: number;
+  val: SteerPrompt[];
+  test: SteerPrompt[];
+  arms: Arm[];
+  det: FittedMethod;
+  base: { val: Record<'prompt' | 'rejection' | 'unsteered', Output[]>; test: Record<'prompt' | 'rejection' | 'unsteered', Output[]> };
+}
+
+const successValid = (o: Output) => +(o.success && o.valid);
+const METRIC_OF: Record<'success' | 'valid' | 'success_valid' | 'nll', (o: Output) => number> = {
+  success: (o) => +o.success,
+  valid: (o) => +o.valid,
+  success_valid: successValid,
+  nll: (o) => o.nll,
+};
+
+/** Items per prompt (cluster) of one split: values[c] = the finite metric values of prompt c's outputs. */
+function byPrompt(outs: readonly Output[], nPrompts: number, f: (o: Output) => number): number[][] {
+  const v: number[][] = Array.from({ length: nPrompts }, () => []);
+  for (const o of outs) {
+    const x = f(o);
+    if (Number.isFinite(x)) v[o.prompt].push(x);
+  }
+  return v;
+}
+
 
 export interface SteerResult {
   rows: ResultRow[];
   section: SteerSection;
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// The task
+
 export async function runSteering(o: SteerOptions): Promise<SteerResult> {
-  const strengths = [...(o.strengths ?? DEFAULT_STRENGTHS)];
-  const nVal = o.valPrompts ?? 12;
+  const base = [...(o.strengths ?? [0.1, 0.2, 0.4])].map(key).sort((a, b) => a - b);
+  const growth = o.growth ?? 2;
+  const cap = o.maxStrength ?? 3.2;
+  const floorS = o.minStrength ?? base[0] / 8;
+  const floor = o.collapseFloor ?? 0.2;
+  const refine = o.refine ?? true;
+  const nVal = o.valPrompts ?? 16;
   const nTest = o.testPrompts ?? 24;
-  const samples = o.samples ?? 2;
+  const valSamples = o.valSamples ?? 2;
+  const testSamples = o.samples ?? 2;
+  const controlSamples = o.controlSamples ?? 1;
+  const genMethods = new Set(o.genMethods ?? ['diffmean', 'sae']);
   const rejN = o.rejectionN ?? 4;
-  const batch = o.batch ?? 64;
   const perEx = o.examplesPer ?? 2;
   const boot = { iterations: o.bootstrapIterations ?? 2000, alpha: 0.05, seed: 0 };
+  const choiceIters = o.choiceBootstrap ?? 500;
   const say = o.onProgress ?? (() => {});
   if (o.seeds.length === 0) throw new ProbityError('BENCH_INPUT', 'runSteering needs at least one seed');
-  if (strengths.some((s) => !(s > 0))) throw new ProbityError('BENCH_INPUT', `steering strengths must be > 0, got ${show(strengths)}`);
-  if (!(samples >= 1 && rejN >= 2)) throw new ProbityError('BENCH_INPUT', `steering needs samples >= 1 and rejectionN >= 2, got ${samples}, ${rejN}`);
+  if (base.length === 0 || base.some((s) => !(s > 0))) throw new ProbityError('BENCH_INPUT', `steering strengths must be > 0, got ${show(o.strengths)}`);
+  if (!(growth > 1) || !(cap >= base[base.length - 1])) throw new ProbityError('BENCH_INPUT', `steering grid needs growth > 1 and maxStrength >= the largest strength, got ${growth}, ${cap}`);
+  if (!(valSamples >= 1 && testSamples >= 1 && controlSamples >= 1 && rejN >= 2 && nVal >= 1 && nTest >= 1)) {
+    throw new ProbityError('BENCH_INPUT', `steering needs >= 1 prompt and sample per split and rejectionN >= 2, got ${show({ nVal, nTest, valSamples, testSamples, controlSamples, rejN })}`);
+  }
   const detName = o.detector ?? 'probe';
-  const detMethod = o.methods.find((m) => m.name === detName);
-  if (!detMethod) throw new ProbityError('BENCH_INPUT', `rejection sampling uses the detector ${show(detName)}, which is not among the methods (${o.methods.map((m) => m.name).join(', ')})`);
+  const detIndex = o.methods.findIndex((m) => m.name === detName);
+  if (detIndex < 0) throw new ProbityError('BENCH_INPUT', `rejection sampling uses the detector ${show(detName)}, which is not among the methods (${o.methods.map((m) => m.name).join(', ')})`);
   const targets = o.targets.map((name) => ({ ...steerTarget(name), ...(o.maxTokens ? { maxTokens: o.maxTokens } : {}) }));
   for (const t of targets) if (!(CONCEPTS as readonly string[]).includes(t.concept)) throw new ProbityError('INTERNAL', `target concept ${t.concept}`);
+  if (!o.backend && !o.model) throw new ProbityError('BENCH_INPUT', 'runSteering needs a model or a backend');
+  const backend = o.backend ?? modelBackend(o.model!, o.hook, { batch: o.batch, neutralDocs: o.neutralDocs });
   const acts = o.activations;
   const pool = o.trainDocs + o.testDocs;
   const unitNorm = meanNorm(acts);
-  const model = o.model;
-  const neutral = neutralRows(o.neutralDocs ?? 16);
-  const base = await model.forward(neutral, { logits: 'all' });
   const notes: string[] = [
     `strength unit: mean activation norm at ${o.hook} over the pool = ${unitNorm.toFixed(3)}`,
     `rejection sampling keeps the best of ${rejN} unsteered samples by the ${detName} detector (max over reply tokens)`,
@@ -271,157 +509,366 @@ export async function runSteering(o: SteerOptions): Promise<SteerResult> {
 
   const points: SteerPoint[] = [];
   const chosen: SteerSection['chosen'] = [];
+  const grids: SteerSection['grid'] = [];
   const examples: SteerSection['examples'] = [];
-  // Per (target, method): success_valid per test unit, in (seed, prompt, sample) order, for the paired comparisons.
-  const units = new Map<string, number[]>();
-  const methodNames = new Set<string>();
-  const point = (target: string, method: string, strength: number, split: 'val' | 'test', seed: number, outs: Output[], kl: number, spo: number): SteerPoint => {
-    const p: SteerPoint = {
-      target, method, strength, split, seed,
-      success: mean(outs.map((x) => +x.success)),
-      valid: mean(outs.map((x) => +x.valid)),
-      success_valid: mean(outs.map((x) => +(x.success && x.valid))),
-      nll: mean(outs.map((x) => x.nll).filter(Number.isFinite)),
-      kl, samples_per_output: spo, n_outputs: outs.length,
-    };
-    points.push(p);
-    return p;
-  };
+  const baselines: SteerSection['baselines'] = [];
+  const comparisons: SteerComparison[] = [];
+  const rows: ResultRow[] = [];
+  const methodNames: string[] = [];
+  const interval = `95% cluster bootstrap over test prompts within ${o.seeds.length} seed(s)`;
+  let stream = 1;
 
   for (const target of targets) {
-    const judge = async (sampled: Sampled[]): Promise<Output[]> => {
-      const nll = await replyNll(model, sampled, batch);
+    const judge = async (sampled: Sampled[], prompts: number[]): Promise<Output[]> => {
+      const need = sampled.map((s, i) => (s.nll === undefined ? i : -1)).filter((i) => i >= 0);
+      const nll = need.length ? await backend.nll(need.map((i) => sampled[i])) : [];
+      const nllOf = new Map(need.map((i, k) => [i, nll[k]]));
       return sampled.map((s, i) => {
-        const text = s.truncated ? completeUnits(s.reply, target.kind) : s.reply;
-        return { text: s.reply, success: target.success(s.reply), valid: checkGrammar(text, target.kind).valid, nll: nll[i] };
+        const j = judgeOutput(target, s.reply, s.truncated);
+        return { prompt: prompts[i], text: j.text, success: j.success, valid: j.valid, nll: s.nll ?? nllOf.get(i)! };
       });
     };
-    const keep = (method: string, strength: number, prompts: string[], outs: Output[]) => {
-      for (let i = 0; i < outs.length && examples.filter((e) => e.target === target.name && e.method === method).length < perEx; i++) {
-        examples.push({ target: target.name, method, strength, prompt: prompts[i], output: outs[i].text, success: outs[i].success, valid: outs[i].valid });
-      }
-    };
-    const addUnits = (method: string, outs: Output[]) => {
-      const k = `${target.name}\u0000${method}`;
-      units.set(k, [...(units.get(k) ?? []), ...outs.map((x) => +(x.success && x.valid))]);
-      methodNames.add(method);
-    };
 
+    // Fit every method per seed; one arm per (seed, method, draw, position rule).
+    const seeds: SeedState[] = [];
     for (const seed of o.seeds) {
       say(`steer ${target.name} seed ${seed}: fitting`);
       const split = splitDocuments(pool, o.trainDocs, o.testDocs, seed);
       const train = conceptData(acts, split.train, target.concept as Concept);
-      const fitted: FittedMethod[] = [];
-      for (const m of seedMethods(o.methods, o.methodsForSeed, seed)) fitted.push(await m.fit(train, seed));
-      const det = fitted[o.methods.indexOf(detMethod)];
-      const steerers = fitted.filter((f) => f.direction !== null);
-      for (const f of fitted) if (!f.direction) notes.push(`${f.name} has no steering direction; not in the steering sweep`);
-      const { val, test } = splitPrompts(target.prompts, nVal, nTest, seed);
-
-      // Validation sweep: every (method, strength) on the validation prompts, one sample each, in big batches.
-      say(`steer ${target.name} seed ${seed}: sweep ${steerers.length} methods x ${strengths.length} strengths x ${val.length} prompts`);
-      const sweepJobs: Job[] = [];
-      for (const f of steerers) for (const s of strengths) for (const p of val) sweepJobs.push({ prompt: p.text, vector: scaled(f.direction!, s * unitNorm), seed: seed * 1000 + 1 });
-      const sweepOut = await judge(await sampleJobs(model, o.hook, target, sweepJobs, batch));
-      let j = 0;
-      for (const f of steerers) {
-        let best = { s: strengths[0], sv: -1 };
-        for (const s of strengths) {
-          const outs = sweepOut.slice(j, j + val.length);
-          j += val.length;
-          const kl = await driftKl(model, o.hook, neutral, base, scaled(f.direction!, s * unitNorm));
-          const p = point(target.name, f.name, s, 'val', seed, outs, kl, 1);
-          if (p.success_valid > best.sv) best = { s, sv: p.success_valid };
+      const ms = seedMethods(o.methods, o.methodsForSeed, seed);
+      const arms: Arm[] = [];
+      let det: FittedMethod | null = null;
+      for (const [mi, m] of ms.entries()) {
+        const draws = (m.draws ?? 1) > 1 ? Math.min(m.draws!, o.controlDraws ?? 4) : 1;
+        for (let draw = 0; draw < draws; draw++) {
+          const f = await m.fit(train, seed, { unit: `steer/${target.name}`, ...(draws > 1 ? { draw } : {}) });
+          if (mi === detIndex && draw === 0) det = f;
+          if (!f.direction) {
+            notes.push(`${m.name} has no steering direction; not in the steering sweep`);
+            continue;
+          }
+          const control = draws > 1;
+          const mk = (gen: boolean): Arm => ({
+            name: gen ? `${m.name}@gen` : m.name, base: m.name, seed, ...(control ? { draw } : {}), direction: f.direction!, gen,
+            valSamples: control ? controlSamples : valSamples, testSamples: control ? controlSamples : testSamples,
+            out: { val: new Map(), test: new Map() }, kl: new Map(),
+          });
+          arms.push(mk(false));
+          if (genMethods.has(m.name)) arms.push(mk(true));
         }
-        chosen.push({ target: target.name, method: f.name, seed, strength: best.s });
       }
+      const { val, test } = splitPrompts(target.prompts, nVal, nTest, seed);
+      seeds.push({ seed, val, test, arms, det: det!, base: { val: { prompt: [], rejection: [], unsteered: [] }, test: { prompt: [], rejection: [], unsteered: [] } } });
+    }
+    const families = [...new Set(seeds.flatMap((s) => s.arms.map((a) => a.name)))];
+    // Arms in a stable order: by family, then seed, then draw.
+    const armsOf = (name: string) => seeds.flatMap((s) => s.arms.filter((a) => a.name === name));
 
-      // Test: each method at its chosen strength; prompting; N unsteered samples for rejection and the base rate.
-      say(`steer ${target.name} seed ${seed}: test`);
-      const testJobs: Job[] = [];
-      const rep = (p: SteerPrompt, k: number) => Array.from({ length: k }, () => p);
-      const testPrompts = test.flatMap((p) => rep(p, samples));
-      for (const f of steerers) {
-        const s = chosen.find((c) => c.target === target.name && c.method === f.name && c.seed === seed)!.strength;
-        for (const p of testPrompts) testJobs.push({ prompt: p.text, vector: scaled(f.direction!, s * unitNorm), seed: seed * 1000 + 2 });
+    /** Runs (arm, strength) pairs on one split in as few batches as possible. */
+    const runArms = async (split: 'val' | 'test', todo: { arm: Arm; s: number }[]) => {
+      const jobs: SteerJob[] = [];
+      const where: { arm: Arm; s: number; prompt: number }[] = [];
+      for (const { arm, s } of todo) {
+        const st = seeds.find((x) => x.seed === arm.seed)!;
+        const prompts = split === 'val' ? st.val : st.test;
+        const k = split === 'val' ? arm.valSamples : arm.testSamples;
+        const vector = Float32Array.from(arm.direction, (x) => x * s * unitNorm);
+        prompts.forEach((p, pi) => {
+          for (let r = 0; r < k; r++) {
+            jobs.push({ prompt: p.text, vector, gen: arm.gen });
+            where.push({ arm, s, prompt: pi });
+          }
+        });
       }
-      for (const p of testPrompts) testJobs.push({ prompt: p.prompted, vector: null, seed: seed * 1000 + 2 });
-      for (const p of testPrompts) for (let r = 0; r < rejN; r++) testJobs.push({ prompt: p.text, vector: null, seed: seed * 1000 + 2 });
-      const sampled = await sampleJobs(model, o.hook, target, testJobs, batch);
-      const outs = await judge(sampled);
-      const m = testPrompts.length;
-      let at = 0;
-      for (const f of steerers) {
-        const s = chosen.find((c) => c.target === target.name && c.method === f.name && c.seed === seed)!.strength;
-        const mo = outs.slice(at, at + m);
-        at += m;
-        const kl = await driftKl(model, o.hook, neutral, base, scaled(f.direction!, s * unitNorm));
-        point(target.name, f.name, s, 'test', seed, mo, kl, 1);
-        addUnits(f.name, mo);
-        keep(f.name, s, testPrompts.map((p) => p.text), mo);
+      if (jobs.length === 0) return;
+      const outs = await judge(await backend.sample(target, jobs, stream++), where.map((w) => w.prompt));
+      outs.forEach((x, i) => {
+        const m = where[i].arm.out[split];
+        const s = where[i].s;
+        if (!m.has(s)) m.set(s, []);
+        m.get(s)!.push(x);
+      });
+    };
+
+    // Validation sweep, growing each family's grid until its validity breaks (pooled over seeds and draws).
+    const grid = new Map(families.map((f) => [f, [...base]]));
+    const refined = new Set<string>();
+    let pending: { arm: Arm; s: number }[] = families.flatMap((f) => armsOf(f).flatMap((arm) => base.map((s) => ({ arm, s }))));
+    const pooledValid = (f: string, s: number) => mean(armsOf(f).flatMap((a) => a.out.val.get(s) ?? []).map((x) => +x.valid));
+    for (let round = 1; pending.length; round++) {
+      say(`steer ${target.name}: validation round ${round}, ${pending.length} (seed, method, strength) points`);
+      await runArms('val', pending);
+      pending = [];
+      for (const f of families) {
+        const g = grid.get(f)!;
+        const lo = g[0];
+        const hi = g[g.length - 1];
+        const add: number[] = [];
+        if (pooledValid(f, hi) >= floor && hi * growth <= cap * (1 + 1e-9)) add.push(key(hi * growth));
+        if (pooledValid(f, lo) < floor && lo / growth >= floorS * (1 - 1e-9)) add.push(key(lo / growth));
+        if (add.length === 0 && refine && !refined.has(f)) {
+          refined.add(f);
+          const c = g.findIndex((s) => pooledValid(f, s) < floor);
+          if (c > 0) add.push(key(Math.sqrt(g[c - 1] * g[c])));
+        }
+        for (const s of add) {
+          g.push(s);
+          pending.push(...armsOf(f).map((arm) => ({ arm, s })));
+        }
+        g.sort((a, b) => a - b);
       }
-      const po = outs.slice(at, at + m);
-      at += m;
-      point(target.name, 'prompt', 0, 'test', seed, po, 0, 1);
-      addUnits('prompt', po);
-      keep('prompt', 0, testPrompts.map((p) => p.prompted), po);
-      const cand = outs.slice(at, at + m * rejN);
-      const candSampled = sampled.slice(at, at + m * rejN);
-      const scores = await detectorScores(model, o.hook, det, candSampled, batch);
-      const unst: Output[] = [];
-      const rej: Output[] = [];
-      for (let i = 0; i < m; i++) {
-        unst.push(cand[i * rejN]);
-        let bi = i * rejN;
-        for (let r = 1; r < rejN; r++) if (scores[i * rejN + r] > scores[bi]) bi = i * rejN + r;
-        rej.push(cand[bi]);
+    }
+    for (const f of families) {
+      const g = grid.get(f)!;
+      const c = g.find((s) => pooledValid(f, s) < floor);
+      grids.push({
+        target: target.name, method: f, strengths: [...g], collapse: c ?? null, valid_at_collapse: c === undefined ? null : pooledValid(f, c),
+        reached_cap: g[g.length - 1] * growth > cap * (1 + 1e-9), floor,
+      });
+    }
+
+    // Drift: one vector per (seed, base method, draw, strength); @gen arms share their base arm's vector.
+    say(`steer ${target.name}: KL drift`);
+    const klJobs: { arm: Arm; s: number }[] = [];
+    for (const st of seeds) for (const arm of st.arms) if (!arm.gen) for (const s of grid.get(arm.name)!) klJobs.push({ arm, s });
+    const kls = await backend.drift(klJobs.map(({ arm, s }) => Float32Array.from(arm.direction, (x) => x * s * unitNorm)));
+    klJobs.forEach(({ arm, s }, i) => arm.kl.set(s, kls[i]));
+    for (const st of seeds) {
+      for (const arm of st.arms) {
+        if (!arm.gen) continue;
+        const twin = st.arms.find((a) => !a.gen && a.base === arm.base && a.draw === arm.draw)!;
+        for (const s of grid.get(arm.name)!) {
+          if (!twin.kl.has(s)) twin.kl.set(s, (await backend.drift([Float32Array.from(twin.direction, (x) => x * s * unitNorm)]))[0]);
+          arm.kl.set(s, twin.kl.get(s)!);
+        }
       }
-      point(target.name, 'unsteered', 0, 'test', seed, unst, 0, 1);
-      addUnits('unsteered', unst);
-      keep('unsteered', 0, testPrompts.map((p) => p.text), unst);
-      point(target.name, 'rejection', 0, 'test', seed, rej, 0, rejN);
-      addUnits('rejection', rej);
-      keep('rejection', 0, testPrompts.map((p) => p.text), rej);
+    }
+    const klOf = (docs: DocKl[]) => docs.reduce((a, x) => a + x.sum, 0) / docs.reduce((a, x) => a + x.n, 0);
+
+    // Baselines on both splits: prompting, and N unsteered samples (rejection sampling and the base rate).
+    for (const split of ['val', 'test'] as const) {
+      say(`steer ${target.name}: prompting and rejection sampling (${split})`);
+      const jobs: SteerJob[] = [];
+      const where: { st: SeedState; kind: 'prompt' | 'cand'; prompt: number }[] = [];
+      for (const st of seeds) {
+        const prompts = split === 'val' ? st.val : st.test;
+        const k = split === 'val' ? valSamples : testSamples;
+        prompts.forEach((p, pi) => {
+          for (let r = 0; r < k; r++) {
+            jobs.push({ prompt: p.prompted, vector: null, gen: false });
+            where.push({ st, kind: 'prompt', prompt: pi });
+            for (let c = 0; c < rejN; c++) {
+              jobs.push({ prompt: p.text, vector: null, gen: false });
+              where.push({ st, kind: 'cand', prompt: pi });
+            }
+          }
+        });
+      }
+      const sampled = await backend.sample(target, jobs, stream++);
+      const outs = await judge(sampled, where.map((w) => w.prompt));
+      const candIdx = where.map((w, i) => (w.kind === 'cand' ? i : -1)).filter((i) => i >= 0);
+      // Detector scores per seed (each seed's detector scores its own candidates).
+      const score = new Map<number, number>();
+      for (const st of seeds) {
+        const mine = candIdx.filter((i) => where[i].st === st);
+        const sc = await backend.detectorScores(st.det, mine.map((i) => sampled[i]));
+        mine.forEach((i, k) => score.set(i, sc[k]));
+      }
+      for (let i = 0; i < jobs.length; i += 1 + rejN) {
+        const st = where[i].st;
+        st.base[split].prompt.push(outs[i]);
+        st.base[split].unsteered.push(outs[i + 1]);
+        let bi = i + 1;
+        for (let c = 2; c <= rejN; c++) if (score.get(i + c)! > score.get(bi)!) bi = i + c;
+        st.base[split].rejection.push(outs[bi]);
+      }
+    }
+
+    // Test: the whole grid of every arm.
+    say(`steer ${target.name}: test curves`);
+    await runArms('test', seeds.flatMap((st) => st.arms.flatMap((arm) => grid.get(arm.name)!.map((s) => ({ arm, s })))));
+
+    // Points, and the choice per (seed, arm) with its bootstrap stability over validation prompts.
+    const point = (method: string, strength: number, split: 'val' | 'test', seed: number, outs: Output[], nPrompts: number, kl: number, spo: number, draw?: number): SteerPoint => {
+      const p: SteerPoint = {
+        target: target.name, method, strength, split, seed, ...(draw === undefined ? {} : { draw }),
+        success: mean(outs.map(METRIC_OF.success)), valid: mean(outs.map(METRIC_OF.valid)), success_valid: mean(outs.map(successValid)),
+        nll: mean(outs.map((x) => x.nll).filter(Number.isFinite)), kl, samples_per_output: spo, n_outputs: outs.length, n_prompts: nPrompts,
+      };
+      points.push(p);
+      return p;
+    };
+    const chosenOf = new Map<Arm, number>();
+    for (const st of seeds) {
+      for (const arm of st.arms) {
+        const g = grid.get(arm.name)!;
+        for (const split of ['val', 'test'] as const) {
+          for (const s of g) point(arm.name, s, split, st.seed, arm.out[split].get(s)!, split === 'val' ? st.val.length : st.test.length, klOf(arm.kl.get(s)!), 1, arm.draw);
+        }
+        const valSv = g.map((s) => mean(arm.out.val.get(s)!.map(successValid)));
+        const pick = argmax(valSv);
+        chosenOf.set(arm, g[pick]);
+        // Stability: resample the validation prompts, choose again.
+        const cells = g.map((s) => byPrompt(arm.out.val.get(s)!, st.val.length, successValid));
+        const rng = new Rng(0x5ca1e ^ st.seed);
+        let agree = 0;
+        const idx = new Int32Array(st.val.length);
+        for (let b = 0; b < choiceIters; b++) {
+          for (let i = 0; i < idx.length; i++) idx[i] = rng.int(idx.length);
+          const sv = cells.map((c) => clusteredMean([c])([idx]));
+          if (argmax(sv) === pick) agree++;
+        }
+        chosen.push({ target: target.name, method: arm.name, seed: st.seed, ...(arm.draw === undefined ? {} : { draw: arm.draw }), strength: g[pick], val_success_valid: valSv[pick], agreement: choiceIters ? agree / choiceIters : NaN });
+      }
+      for (const split of ['val', 'test'] as const) {
+        const n = split === 'val' ? st.val.length : st.test.length;
+        point('prompt', 0, split, st.seed, st.base[split].prompt, n, NaN, 1);
+        point('rejection', 0, split, st.seed, st.base[split].rejection, n, NaN, rejN);
+        point('unsteered', 0, split, st.seed, st.base[split].unsteered, n, NaN, 1);
+      }
+    }
+
+    // Test outputs at the chosen point, per (method, seed): the rows' and comparisons' data.
+    const names = [...families, 'prompt', 'rejection', 'unsteered'];
+    for (const n of names) if (!methodNames.includes(n)) methodNames.push(n);
+    const chosenTest = (name: string, st: SeedState): Output[] =>
+      ['prompt', 'rejection', 'unsteered'].includes(name)
+        ? st.base.test[name as 'prompt']
+        : st.arms.filter((a) => a.name === name).flatMap((a) => a.out.test.get(chosenOf.get(a)!)!);
+    const cellsOf = (name: string, f: (o: Output) => number) => seeds.map((st) => byPrompt(chosenTest(name, st), st.test.length, f));
+    const nClusters = seeds.map((st) => st.test.length);
+
+    for (const name of names) {
+      const row = (metric: string, m: number, lo: number, hi: number, what: string, extra: Partial<ResultRow> = {}) =>
+        rows.push({ suite: 'steer', task: 'steering', concept: target.name, method: name, metric, mean: m, ci_low: lo, ci_high: hi, n_seeds: seeds.length, interval: what, ...extra });
+      const arms = seeds.flatMap((st) => st.arms.filter((a) => a.name === name));
+      for (const metric of ['success', 'valid', 'success_valid', 'nll'] as const) {
+        const values = cellsOf(name, METRIC_OF[metric]);
+        if (values.every((s) => s.every((c) => c.length === 0))) continue;
+        const ci = clusterBootstrap(nClusters, clusteredMean(values), boot);
+        let draws: ResultRow['draws'];
+        if (arms.some((a) => a.draw !== undefined)) {
+          const per = arms.map((a) => mean(a.out.test.get(chosenOf.get(a)!)!.map(METRIC_OF[metric]).filter(Number.isFinite)));
+          draws = { n: per.length, sd: per.length > 1 ? std(per) : NaN, min: Math.min(...per), max: Math.max(...per), over: `${per.length} (seed, draw) directions, each at its own chosen strength` };
+        }
+        row(metric, ci.estimate, ci.lo, ci.hi, interval, draws ? { draws } : {});
+      }
+      if (arms.length) {
+        // KL: per seed the pooled per-document KL at the chosen strength (over draws for the control); documents are
+        // the clusters (the same neutral documents in every seed).
+        const perSeed = seeds.map((st) => {
+          const mine = arms.filter((a) => a.seed === st.seed);
+          return mine.map((a) => a.kl.get(chosenOf.get(a)!)!);
+        });
+        const nDocs = perSeed[0][0].length;
+        const kl = (d: readonly Int32Array[]) =>
+          mean(perSeed.map((list, s) => mean(list.map((docs) => {
+            let sum = 0;
+            let n = 0;
+            for (const j of d[s]) {
+              sum += docs[j].sum;
+              n += docs[j].n;
+            }
+            return sum / n;
+          }))));
+        const ci = clusterBootstrap(seeds.map(() => nDocs), kl, boot);
+        row('kl', ci.estimate, ci.lo, ci.hi, `95% cluster bootstrap over the ${nDocs} neutral documents within ${seeds.length} seed(s)`);
+        const st = arms.map((a) => chosenOf.get(a)!);
+        row('strength', mean(st), Math.min(...st), Math.max(...st), `range of the strengths chosen on validation (${st.length} choices)`);
+      }
+      const spo = name === 'rejection' ? rejN : 1;
+      row('samples_per_output', spo, spo, spo, 'design constant (no interval)');
+    }
+
+    // Paired comparisons on success_valid, over the same test prompts: against the best non-SAE, non-control method
+    // chosen by VALIDATION success_valid (at its chosen strength), and against prompting.
+    const valScore = (name: string) =>
+      mean(seeds.map((st) => (['prompt', 'rejection'].includes(name)
+        ? mean(st.base.val[name as 'prompt'].map(successValid))
+        : mean(chosen.filter((c) => c.target === target.name && c.method === name && c.seed === st.seed).map((c) => c.val_success_valid)))));
+    const candidates = names.filter((m) => !isSaeMethod(m) && !isControl(m));
+    for (const m of candidates) baselines.push({ target: target.name, method: m, val_success_valid: valScore(m) });
+    const best = candidates.reduce((a, b) => (valScore(b) > valScore(a) ? b : a));
+    const svCells = new Map(names.map((m) => [m, cellsOf(m, successValid)]));
+    const compare = (m: string, b: string, baselineRule: string) => {
+      const x = svCells.get(m)!;
+      const y = svCells.get(b)!;
+      const mx = clusteredMean(x);
+      const my = clusteredMean(y);
+      const ci = clusterBootstrap(nClusters, (d) => mx(d) - my(d), boot);
+      comparisons.push({
+        target: target.name, method: m, baseline: b, baseline_rule: baselineRule, metric: 'success_valid', diff: ci.estimate, ci_low: ci.lo, ci_high: ci.hi, p: ci.p,
+        n_units: nClusters.reduce((a, c) => a + c, 0), interval: `${interval} (paired: both methods on the same drawn prompts)`,
+      });
+    };
+    for (const m of names) if (m !== best) compare(m, best, 'best non-SAE, non-control method by validation success_valid');
+    if (best !== 'prompt') for (const m of names) if (m !== 'prompt' && m !== best) compare(m, 'prompt', 'prompting');
+
+    // Verdict, computed from the numbers: does any direction beat prompting at its chosen strength, and does any
+    // point of any direction's TEST curve even reach it (an optimistic bound: choosing on test)?
+    const rowOf = (m: string) => rows.find((r) => r.concept === target.name && r.method === m && r.metric === 'success_valid')!;
+    const prompt = rowOf('prompt');
+    const dirs = families.filter((f) => !isControl(f));
+    const bestDir = dirs.reduce((a, b) => (rowOf(b).mean > rowOf(a).mean ? b : a));
+    const cmp = comparisons.find((c) => c.target === target.name && c.method === bestDir && c.baseline === 'prompt')
+      ?? (() => {
+        const c = comparisons.find((x) => x.target === target.name && x.method === 'prompt' && x.baseline === bestDir)!;
+        return { ...c, diff: -c.diff, ci_low: -c.ci_high, ci_high: -c.ci_low };
+      })();
+    const curveMax = Math.max(...dirs.flatMap((f) => grid.get(f)!.map((s) => mean(points.filter((p) => p.target === target.name && p.method === f && p.split === 'test' && p.strength === s).map((p) => p.success_valid)))));
+    const beats = cmp.ci_low > 0;
+    const loses = cmp.ci_high < 0;
+    notes.push(
+      `${target.name}: prompting has test success_valid ${prompt.mean.toFixed(3)}; the direction method whose test row (at its validation-chosen strength) is best, ${bestDir} (picked on test: favours the directions), has ${rowOf(bestDir).mean.toFixed(3)} ` +
+        `(difference ${cmp.diff.toFixed(3)} [${cmp.ci_low.toFixed(3)}, ${cmp.ci_high.toFixed(3)}]: ${beats ? `${bestDir} beats prompting` : loses ? 'prompting wins' : 'undecided'}); ` +
+        `the best mean point of any direction's whole test curve is ${curveMax.toFixed(3)}, ${curveMax < prompt.ci_low ? 'below prompting\'s interval even when chosen on test' : curveMax < prompt.mean ? 'below prompting\'s mean even when chosen on test' : 'at or above prompting\'s mean when chosen on test (optimistic)'}`,
+    );
+
+    // Examples: test outputs at the chosen strength (first seed, first draw), and one at each collapse point.
+    for (const name of names) {
+      const st = seeds[0];
+      const arm = st.arms.find((a) => a.name === name);
+      const outs = arm ? arm.out.test.get(chosenOf.get(arm)!)! : chosenTest(name, st);
+      const strength = arm ? chosenOf.get(arm)! : 0;
+      const prompts = st.test.map((p) => (name === 'prompt' ? p.prompted : p.text));
+      for (const x of outs.slice(0, perEx)) examples.push({ target: target.name, method: name, strength, prompt: prompts[x.prompt], output: x.text, success: x.success, valid: x.valid });
+      const c = grids.find((g) => g.target === target.name && g.method === name)?.collapse;
+      if (arm && c != null && c !== strength) {
+        const x = arm.out.test.get(c)![0];
+        if (x) examples.push({ target: target.name, method: name, strength: c, prompt: prompts[x.prompt], output: x.text, success: x.success, valid: x.valid, at_collapse: true });
+      }
     }
   }
 
-  // Rows: per (target, method, metric), mean over seeds of the test values, with a bootstrap interval over seeds.
-  const METRICS = ['success', 'valid', 'success_valid', 'nll', 'kl', 'strength', 'samples_per_output'] as const;
-  const rows: ResultRow[] = [];
+  // Stability of the choices, in words.
   for (const target of targets) {
-    for (const method of methodNames) {
-      const tp = points.filter((p) => p.target === target.name && p.method === method && p.split === 'test');
-      if (tp.length === 0) continue;
-      for (const metric of METRICS) {
-        const vals = tp.map((p) => p[metric]).filter(Number.isFinite);
-        if (vals.length === 0) continue;
-        const mu = mean(vals);
-        const ci = bootstrapCI(vals, boot);
-        rows.push({ suite: 'steer', task: 'steering', concept: target.name, method, metric, mean: mu, ci_low: Math.min(ci.lo, mu), ci_high: Math.max(ci.hi, mu), n_seeds: vals.length });
-      }
-    }
-  }
-
-  // Paired comparisons on success_valid against the best non-SAE, non-control method of each target.
-  const comparisons: SteerComparison[] = [];
-  for (const target of targets) {
-    const get = (m: string) => units.get(`${target.name}\u0000${m}`) ?? [];
-    const candidates = [...methodNames].filter((m) => !isSaeMethod(m) && !CONTROLS.has(m) && get(m).length);
-    if (candidates.length === 0) continue;
-    const best = candidates.reduce((a, b) => (mean(get(b)) > mean(get(a)) ? b : a));
     for (const m of methodNames) {
-      if (m === best || get(m).length !== get(best).length) continue;
-      const r = pairedBootstrapDiff(get(m), get(best), boot);
-      comparisons.push({ target: target.name, method: m, baseline: best, metric: 'success_valid', diff: r.estimate, ci_low: r.lo, ci_high: r.hi, p: r.p, n_units: get(m).length });
+      const cs = chosen.filter((c) => c.target === target.name && c.method === m);
+      if (cs.length === 0) continue;
+      const agreement = mean(cs.map((c) => c.agreement));
+      const distinct = new Set(cs.map((c) => c.strength)).size;
+      if (agreement < 0.5) notes.push(`${target.name} / ${m}: unstable strength choice (${distinct} distinct strengths over ${cs.length} choices; a validation-prompt bootstrap repeats the choice ${(100 * agreement).toFixed(0)}% of the time)`);
     }
   }
-  if (o.seeds.length < 5) notes.push(`only ${o.seeds.length} seed(s): intervals over seeds are close to the range of the per-seed values`);
-  notes.push(o.methodsForSeed
-    ? 'each seed varies the document split the methods are fitted on, the prompt split, the samples and (with one SAE per seed) the SAE'
-    : 'the SAE is fixed across seeds; seeds vary the document split the methods are fitted on, the prompt split and the samples');
+  notes.push(
+    `outputs per point: validation ${nVal} prompts x ${valSamples} samples, test ${nTest} prompts x ${testSamples} samples per seed (random control: ${controlSamples} sample(s) per prompt and draw)`,
+    'success and validity are both judged on the reply, or on its complete sentences / lines when the token limit cut it',
+    'prompting, rejection sampling and the unsteered model add no vector: they have no kl rows (0 by construction)',
+    `${[...genMethods].filter((m) => methodNames.includes(`${m}@gen`)).map((m) => `${m}@gen`).join(', ') || 'no method'} steer(s) only the generating positions; their kl is the same vector's at every position`,
+    o.methodsForSeed
+      ? 'each seed varies the document split the methods are fitted on, the prompt split, the samples and (with one SAE per seed) the SAE; intervals resample test prompts within seeds, not seeds'
+      : 'the SAE is fixed across seeds; seeds vary the document split the methods are fitted on, the prompt split and the samples; intervals resample test prompts within seeds, not seeds',
+  );
 
   return {
     rows,
-    section: { targets: targets.map((t) => t.name), methods: [...methodNames], strengths, points, chosen, comparisons, examples, notes: [...new Set(notes)] },
+    section: {
+      targets: targets.map((t) => t.name), methods: methodNames, strengths: base, grid: grids,
+      settings: {
+        collapse_floor: floor, growth, max_strength: cap, min_strength: floorS, refine, val_prompts: nVal, val_samples: valSamples, test_prompts: nTest, test_samples: testSamples,
+        control_draws: o.controlDraws ?? 4, control_samples: controlSamples, gen_methods: [...genMethods], rejection_n: rejN, choice_bootstrap: choiceIters, unit_norm: unitNorm,
+      },
+      points, chosen, baselines, comparisons, examples, notes: [...new Set(notes)],
+    },
   };
 }

@@ -72,19 +72,32 @@ test('logistic probe (engine-trained) recovers the planted direction', async () 
   assert.ok(right / test_.n > 0.85, `accuracy ${right / test_.n}`);
 });
 
-test('random control: AUROC centred on 0.5 over seeds', async () => {
+test('random control: a fresh direction per (seed, unit, draw), deterministic in the triple; AUROC centred on 0.5 over draws', async () => {
+  const m = randomDirection();
+  assert.equal(m.draws, 8, 'several fits per unit by default');
   const as: number[] = [];
-  for (let seed = 0; seed < 20; seed++) {
-    const f = await randomDirection().fit(train, seed);
-    assert.ok(Math.abs(Math.hypot(...f.direction!) - 1) < 1e-5);
-    as.push(auroc(await f.score(test_.x, test_.n), test_.labels));
+  const dirs: Float32Array[] = [];
+  for (const unit of ['detect/a', 'detect/b']) {
+    for (let draw = 0; draw < 10; draw++) {
+      const f = await m.fit(train, 0, { unit, draw });
+      assert.ok(Math.abs(Math.hypot(...f.direction!) - 1) < 1e-5);
+      dirs.push(f.direction!);
+      as.push(auroc(await f.score(test_.x, test_.n), test_.labels));
+    }
   }
-  const m = as.reduce((a, b) => a + b, 0) / as.length;
-  assert.ok(m >= 0.4 && m <= 0.6, `mean random AUROC ${m} (${as.map((a) => a.toFixed(2)).join(' ')})`);
-  // Deterministic in the seed.
-  const f1 = await randomDirection().fit(train, 7);
-  const f2 = await randomDirection().fit(train, 7);
-  assert.deepEqual(f1.direction, f2.direction);
+  // No two (unit, draw) pairs share a direction (random unit vectors in d = 32 have |cos| ~ 0.18).
+  for (let i = 0; i < dirs.length; i++) for (let j = i + 1; j < dirs.length; j++) assert.ok(Math.abs(cosine(dirs[i], dirs[j])) < 0.9, `${i} vs ${j}`);
+  // Over the 20 draws the AUROC is centred on chance: the planted shift of 3 along u projects to 3 cos(r, u), sd
+  // ~0.5 in d = 32, so single draws scatter widely (the range checks they differ) and their mean sits near 0.5.
+  const mu = as.reduce((a, b) => a + b, 0) / as.length;
+  assert.ok(mu >= 0.4 && mu <= 0.6, `mean random AUROC ${mu} (${as.map((a) => a.toFixed(2)).join(' ')})`);
+  assert.ok(Math.max(...as) - Math.min(...as) > 0.2, 'draws differ');
+  // Deterministic in (seed, unit, draw); a different seed, unit or draw gives another direction.
+  const f1 = await m.fit(train, 7, { unit: 'steer/x', draw: 3 });
+  assert.deepEqual((await m.fit(train, 7, { unit: 'steer/x', draw: 3 })).direction, f1.direction);
+  for (const [seed, unit, draw] of [[8, 'steer/x', 3], [7, 'steer/y', 3], [7, 'steer/x', 4]] as const) {
+    assert.ok(Math.abs(cosine((await m.fit(train, seed, { unit, draw })).direction!, f1.direction!)) < 0.9, `${seed} ${unit} ${draw}`);
+  }
 });
 
 test('PCA and k-means run and score above chance', async () => {
