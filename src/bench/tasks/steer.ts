@@ -42,8 +42,9 @@
 // Prompting and rejection add nothing: they have no kl rows.
 //
 // Statistics. The independent unit is the test prompt (outputs of one prompt are correlated); every interval is a
-// cluster bootstrap (stats/cluster.ts) with strata = seeds and clusters = the seed's test prompts (kl: the neutral
-// documents), percentile, never clamped; each row says what its interval is over (`interval`). The random control's
+// cluster bootstrap (stats/cluster.ts) over the distinct test prompts of all seeds, one draw shared by the seeds (their
+// test sets overlap, being draws from one pool; kl: over the neutral documents, the same in every seed), percentile,
+// never clamped; each row says what its interval is over (`interval`). The random control's
 // rows pool its draws per prompt and carry the spread over (seed, draw) directions (`draws`). Paired comparisons
 // resample both methods on the same prompts: every method against the best non-SAE, non-control method chosen on
 // VALIDATION success_valid, and against prompting.
@@ -515,7 +516,7 @@ export async function runSteering(o: SteerOptions): Promise<SteerResult> {
   const comparisons: SteerComparison[] = [];
   const rows: ResultRow[] = [];
   const methodNames: string[] = [];
-  const interval = `95% cluster bootstrap over test prompts within ${o.seeds.length} seed(s)`;
+  const interval = `95% cluster bootstrap over the distinct test prompts of ${o.seeds.length} seed(s), one draw shared by the seeds`;
   let stream = 1;
 
   for (const target of targets) {
@@ -735,8 +736,19 @@ export async function runSteering(o: SteerOptions): Promise<SteerResult> {
       ['prompt', 'rejection', 'unsteered'].includes(name)
         ? st.base.test[name as 'prompt']
         : st.arms.filter((a) => a.name === name).flatMap((a) => a.out.test.get(chosenOf.get(a)!)!);
-    const cellsOf = (name: string, f: (o: Output) => number) => seeds.map((st) => byPrompt(chosenTest(name, st), st.test.length, f));
-    const nClusters = seeds.map((st) => st.test.length);
+    // Clusters: the distinct test prompts of all seeds. The seeds' test sets are draws from one prompt pool and
+    // overlap, so one draw of distinct prompts serves every seed (a prompt two seeds test keeps one multiplicity in
+    // both); redrawing each seed's set on its own would count a shared prompt as independent evidence.
+    const promptIds = [...new Set(seeds.flatMap((st) => st.test.map((p) => p.id)))];
+    const slotOf = new Map(promptIds.map((id, i) => [id, i]));
+    const cellsOf = (name: string, f: (o: Output) => number) =>
+      seeds.map((st) => {
+        const cells: number[][] = promptIds.map(() => []);
+        byPrompt(chosenTest(name, st), st.test.length, f).forEach((items, c) => (cells[slotOf.get(st.test[c].id)!] = items));
+        return cells;
+      });
+    const nClusters = [promptIds.length];
+    const everySeed = (stat: (d: readonly Int32Array[]) => number) => (d: readonly Int32Array[]) => stat(seeds.map(() => d[0]));
 
     for (const name of names) {
       const row = (metric: string, m: number, lo: number, hi: number, what: string, extra: Partial<ResultRow> = {}) =>
@@ -745,7 +757,7 @@ export async function runSteering(o: SteerOptions): Promise<SteerResult> {
       for (const metric of ['success', 'valid', 'success_valid', 'nll'] as const) {
         const values = cellsOf(name, METRIC_OF[metric]);
         if (values.every((s) => s.every((c) => c.length === 0))) continue;
-        const ci = clusterBootstrap(nClusters, clusteredMean(values), boot);
+        const ci = clusterBootstrap(nClusters, everySeed(clusteredMean(values)), boot);
         let draws: ResultRow['draws'];
         if (arms.some((a) => a.draw !== undefined)) {
           const per = arms.map((a) => mean(a.out.test.get(chosenOf.get(a)!)!.map(METRIC_OF[metric]).filter(Number.isFinite)));
@@ -771,8 +783,8 @@ export async function runSteering(o: SteerOptions): Promise<SteerResult> {
             }
             return sum / n;
           }))));
-        const ci = clusterBootstrap(seeds.map(() => nDocs), kl, boot);
-        row('kl', ci.estimate, ci.lo, ci.hi, `95% cluster bootstrap over the ${nDocs} neutral documents within ${seeds.length} seed(s)`);
+        const ci = clusterBootstrap([nDocs], everySeed(kl), boot); // the same neutral documents in every seed: one draw
+        row('kl', ci.estimate, ci.lo, ci.hi, `95% cluster bootstrap over the ${nDocs} neutral documents (the same in every seed, one draw shared)`);
         const st = arms.map((a) => chosenOf.get(a)!);
         row('strength', mean(st), Math.min(...st), Math.max(...st), `range of the strengths chosen on validation (${st.length} choices)`);
       }
@@ -793,12 +805,12 @@ export async function runSteering(o: SteerOptions): Promise<SteerResult> {
     const compare = (m: string, b: string, baselineRule: string) => {
       const x = svCells.get(m)!;
       const y = svCells.get(b)!;
-      const mx = clusteredMean(x);
-      const my = clusteredMean(y);
+      const mx = everySeed(clusteredMean(x));
+      const my = everySeed(clusteredMean(y));
       const ci = clusterBootstrap(nClusters, (d) => mx(d) - my(d), boot);
       comparisons.push({
         target: target.name, method: m, baseline: b, baseline_rule: baselineRule, metric: 'success_valid', diff: ci.estimate, ci_low: ci.lo, ci_high: ci.hi, p: ci.p,
-        n_units: nClusters.reduce((a, c) => a + c, 0), interval: `${interval} (paired: both methods on the same drawn prompts)`,
+        n_units: promptIds.length, interval: `${interval} (paired: both methods on the same drawn prompts)`,
       });
     };
     for (const m of names) if (m !== best) compare(m, best, 'best non-SAE, non-control method by validation success_valid');

@@ -280,13 +280,26 @@ test('intervals: a cluster bootstrap over test prompts within seeds, recomputed 
   // Prompting succeeds exactly on the fox prompts: the row is recomputable from the prompt split alone.
   for (const target of ['tone:sad', 'tone:happy']) {
     const t = steerTarget(target);
-    const values = SEEDS.map((seed) => splitPrompts(t.prompts, 10, 12, seed).test.map((p) => [0, 1].map(() => (target === 'tone:sad' && IS_FOX(p.prompted) ? 1 : 0) as number)));
-    const mean = values.reduce((a, v) => a + v.flat().reduce((x, y) => x + y, 0) / v.flat().length, 0) / SEEDS.length;
-    const ci = clusterBootstrap(SEEDS.map(() => 12), (d) => d.reduce((a, idx, si) => a + idx.reduce((x, c) => x + values[si][c][0] + values[si][c][1], 0) / (2 * idx.length), 0) / d.length, { iterations: 400, seed: 0 });
+    const tests = SEEDS.map((seed) => splitPrompts(t.prompts, 10, 12, seed).test);
+    const success = (p: { prompted: string }) => (target === 'tone:sad' && IS_FOX(p.prompted) ? 1 : 0);
+    const mean = tests.reduce((a, ps) => a + ps.reduce((x, p) => x + success(p), 0) / ps.length, 0) / SEEDS.length;
+    // Clusters are the distinct test prompts of all seeds (the seeds' test sets overlap); one draw serves every seed,
+    // and each seed averages the outputs (2 per prompt) of the drawn prompts it tested.
+    const ids = [...new Set(tests.flatMap((ps) => ps.map((p) => p.id)))];
+    assert.ok(ids.length < 12 * SEEDS.length, 'the planted seeds share test prompts');
+    const ci = clusterBootstrap([ids.length], (d) => tests.reduce((a, ps) => {
+      let sum = 0;
+      let n = 0;
+      for (const c of d[0]) {
+        const p = ps.find((q) => q.id === ids[c]);
+        if (p) (sum += 2 * success(p)), (n += 2);
+      }
+      return a + sum / n;
+    }, 0) / SEEDS.length, { iterations: 400, seed: 0 });
     const row = rows.find((r) => r.concept === target && r.method === 'prompt' && r.metric === 'success_valid')!;
     assert.ok(Math.abs(row.mean - mean) < 1e-12, `${target}: ${row.mean} vs ${mean}`);
     assert.ok(Math.abs(row.ci_low - ci.lo) < 1e-12 && Math.abs(row.ci_high - ci.hi) < 1e-12, `${target}: [${row.ci_low}, ${row.ci_high}] vs [${ci.lo}, ${ci.hi}]`);
-    assert.match(row.interval!, /cluster bootstrap over test prompts within 3 seed/);
+    assert.match(row.interval!, /cluster bootstrap over the distinct test prompts of 3 seed/);
   }
   // KL: the planted drift is skewed across the 3 "documents" (weights 1, 2, 3), and with a single seed-level
   // cluster count of 3 the percentile interval is wide; it is reported as computed.
@@ -298,12 +311,24 @@ test('intervals: a cluster bootstrap over test prompts within seeds, recomputed 
   });
   // The planted method's success is recomputable output by output: u(prompt) < P_SUCCESS(0.4) on each seed's test prompts.
   const t = steerTarget('tone:sad');
-  const items = [3, 4].map((seed) => splitPrompts(t.prompts, 4, 6, seed).test.map((p) => (hash01(`${p.text}#0`) < P_SUCCESS(0.4) ? 1 : 0) as number));
-  const one = clusterBootstrap([6, 6], (d) => d.reduce((a, idx, si) => a + idx.reduce((x, c) => x + items[si][c], 0) / idx.length, 0) / d.length, { iterations: 1, seed: 0 });
+  const tests2 = [3, 4].map((seed) => splitPrompts(t.prompts, 4, 6, seed).test);
+  const ids2 = [...new Set(tests2.flatMap((ps) => ps.map((p) => p.id)))];
+  const succ = (p: { text: string }) => (hash01(`${p.text}#0`) < P_SUCCESS(0.4) ? 1 : 0);
+  const one = clusterBootstrap([ids2.length], (d) => tests2.reduce((a, ps) => {
+    let sum = 0;
+    let n = 0;
+    for (const c of d[0]) {
+      const p = ps.find((q) => q.id === ids2[c]);
+      if (p) (sum += succ(p)), n++;
+    }
+    return a + sum / n;
+  }, 0) / 2, { iterations: 1, seed: 0 });
   const row = few.rows.find((r) => r.method === 'planted' && r.metric === 'success')!;
   assert.ok(Math.abs(row.mean - one.estimate) < 1e-12 && row.ci_low === one.lo && row.ci_high === one.hi, `[${row.ci_low}, ${row.ci_high}] vs [${one.lo}, ${one.hi}]`);
   assert.ok(one.lo > one.estimate || one.hi < one.estimate, 'the planted case: the one resample lies off the estimate');
-  for (const metric of ['success', 'kl']) {
+  // (kl is bootstrapped by the same clusterBootstrap, over 3 planted documents: its one resample can be a permutation of
+  // them, equal to the estimate, so only success is checked here.)
+  for (const metric of ['success']) {
     const excluded = few.rows.filter((r) => r.metric === metric && (r.ci_low > r.mean + 1e-12 || r.ci_high < r.mean - 1e-12));
     assert.ok(excluded.length > 0, `some ${metric} interval excludes its estimate (a clamp would hide it)`);
   }
@@ -320,8 +345,9 @@ test('paired comparisons: the baseline is the best by VALIDATION success_valid; 
     assert.ok(Math.abs(cands.find((b) => b.method === 'prompt')!.val_success_valid - valOf('prompt')) < 1e-12);
     const cmp = s.comparisons.filter((c) => c.target === target && c.baseline_rule.startsWith('best'));
     assert.ok(cmp.length > 0 && cmp.every((c) => c.baseline === best), `${target}: baseline ${best}`);
+    const distinct = new Set(SEEDS.flatMap((seed) => splitPrompts(steerTarget(target).prompts, 10, 12, seed).test.map((p) => p.id))).size;
     for (const c of s.comparisons.filter((x) => x.target === target)) {
-      assert.equal(c.n_units, 12 * SEEDS.length);
+      assert.equal(c.n_units, distinct, 'paired units: the distinct test prompts');
       assert.match(c.interval, /paired/);
     }
   }
