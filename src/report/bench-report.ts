@@ -502,7 +502,7 @@ function steerComparisons(s: SteerSection): string {
       return b.length ? `${esc(t)}: ${b.map((x) => `${esc(x.method)} ${num(x.val_success_valid)}`).join(', ')}` : '';
     })
     .filter(Boolean);
-  const intro = `<p>Each method minus a baseline on test success_valid, both resampled on the same test prompts (cluster bootstrap within seeds). The baseline is the non-SAE, non-control method with the best validation success_valid (${chosenBy.join('; ') || 'not recorded'}), and prompting. Green: the interval is above 0; red: below.</p>`;
+  const intro = `<p>Each method minus a baseline on test success_valid, both resampled on the same test prompts (cluster bootstrap over the distinct test prompts of all seeds, one draw shared by the seeds). The baseline is the non-SAE, non-control method with the best validation success_valid (${chosenBy.join('; ') || 'not recorded'}), and prompting. Green: the interval is above 0; red: below.</p>`;
   return `${intro}${table(head, body, { id: 'steer-comparisons', cls: 'num', textCols: 4 })}`;
 }
 

@@ -23,6 +23,11 @@ test('probity bench --quick exits 0 and writes results.json and report.html', ()
   assert.ok(fs.existsSync(path.join(out, 'report.html')));
   assert.match(run.stdout, /concept detection, token AUROC/);
   assert.match(run.stdout, /steering, test prompts/);
+  // Provenance names the shipped model and SAEs by name / project-relative path, never by this machine's path.
+  const text = fs.readFileSync(path.join(out, 'results.json'), 'utf8');
+  assert.ok(!text.includes(path.resolve('.')), 'results.json holds the project\'s absolute path');
+  assert.equal(res.provenance.model.source, 'organism');
+  for (const s of res.provenance.saes) assert.match(s.source, /^models\/organism\/saes\//);
 });
 
 test('rows follow the schema: fields, finite values, >= 3 seeds; detection rows say what their interval is over', () => {

@@ -868,8 +868,8 @@ export async function runSteering(o: SteerOptions): Promise<SteerResult> {
     'prompting, rejection sampling and the unsteered model add no vector: they have no kl rows (0 by construction)',
     `${[...genMethods].filter((m) => methodNames.includes(`${m}@gen`)).map((m) => `${m}@gen`).join(', ') || 'no method'} steer(s) only the generating positions; their kl is the same vector's at every position`,
     o.methodsForSeed
-      ? 'each seed varies the document split the methods are fitted on, the prompt split, the samples and (with one SAE per seed) the SAE; intervals resample test prompts within seeds, not seeds'
-      : 'the SAE is fixed across seeds; seeds vary the document split the methods are fitted on, the prompt split and the samples; intervals resample test prompts within seeds, not seeds',
+      ? 'each seed varies the document split the methods are fitted on, the prompt split, the samples and (with one SAE per seed) the SAE; intervals resample the distinct test prompts of all seeds (one draw shared by the seeds), not the seeds'
+      : 'the SAE is fixed across seeds; seeds vary the document split the methods are fitted on, the prompt split and the samples; intervals resample the distinct test prompts of all seeds (one draw shared by the seeds), not the seeds',
   );
 
   return {

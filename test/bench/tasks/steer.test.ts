@@ -275,7 +275,7 @@ test('the random control: a fresh direction per (seed, target, draw), several dr
   assert.ok(Math.abs(row.draws!.sd - Math.sqrt(per.reduce((a, x) => a + (x - m) ** 2, 0) / (per.length - 1))) < 1e-12);
 });
 
-test('intervals: a cluster bootstrap over test prompts within seeds, recomputed independently, never clamped', async () => {
+test('intervals: a cluster bootstrap over the distinct test prompts of all seeds, recomputed independently, never clamped', async () => {
   const { rows, section: s } = await plantedRun;
   // Prompting succeeds exactly on the fox prompts: the row is recomputable from the prompt split alone.
   for (const target of ['tone:sad', 'tone:happy']) {
