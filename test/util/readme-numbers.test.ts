@@ -1,0 +1,52 @@
+// The README's findings are the shipped result files' numbers: each quoted line is recomputed here from
+// reports/bench-organism/results.json and reports/sae-frontier/frontier.json and must appear in the README verbatim.
+// A regenerated result that moves a number fails this test until the README says the new number.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../../src/util/paths.js';
+import { frontierTable, type FrontierRow } from '../../src/dictionaries/frontier.js';
+import type { BenchResults } from '../../src/bench/results.js';
+
+const read = (p: string) => fs.readFileSync(path.join(PROJECT_ROOT, p), 'utf8');
+
+const LABEL: Record<string, string> = {
+  probe: 'probe', diffmean: 'DiffMean', 'sae-topk-probe': 'SAE top-k probe', sae: 'SAE best latent', kmeans: 'k-means', pca: 'PCA', random: 'random',
+};
+
+/** The README lines the result files imply. */
+export function readmeLines(): string[] {
+  const r = JSON.parse(read('reports/bench-organism/results.json')) as BenchResults;
+  const auc = r.rows.filter((x) => x.suite === 'detect' && x.metric === 'auroc');
+  const concepts = new Set(auc.map((x) => x.concept)).size;
+  const meanOf = (m: string) => {
+    const v = auc.filter((x) => x.method === m).map((x) => x.mean);
+    return v.reduce((a, b) => a + b, 0) / v.length;
+  };
+  const methods = [...new Set(auc.map((x) => x.method))].sort((a, b) => meanOf(b) - meanOf(a));
+  const lines = [
+    `- Detection: mean token AUROC over the ${concepts} concepts on test documents: ${methods.map((m) => `${LABEL[m] ?? m} ${meanOf(m).toFixed(3)}`).join(', ')}.`,
+  ];
+  const sv = r.rows.filter((x) => x.suite === 'steer' && x.metric === 'success_valid');
+  for (const target of [...new Set(sv.map((x) => x.concept))]) {
+    const of = (m: string) => sv.find((x) => x.concept === target && x.method === m)!;
+    const ci = (m: string) => `${of(m).mean.toFixed(2)} [${of(m).ci_low.toFixed(2)}, ${of(m).ci_high.toFixed(2)}]`;
+    const directions = sv.filter((x) => x.concept === target && !['prompt', 'rejection', 'unsteered'].includes(x.method) && x.method !== 'random');
+    const best = directions.reduce((a, b) => (b.mean > a.mean ? b : a));
+    lines.push(
+      `- Steering to ${target}, share of test outputs on target and grammatical: prompting ${ci('prompt')}, rejection sampling ${ci('rejection')}, ` +
+        `the best direction row (${best.method}, picked on test) ${ci(best.method)}, random directions ${ci('random')}, unsteered ${ci('unsteered')}.`,
+    );
+  }
+  const f = JSON.parse(read('reports/sae-frontier/frontier.json')) as { rows: FrontierRow[]; summary: string[] };
+  const gap = frontierTable(f, 'text').find((l) => l.startsWith('best SAE minus best baseline: '))!;
+  lines.push(`- Frontier, ${gap}.`);
+  return lines;
+}
+
+test('README findings are the numbers of the shipped result files', () => {
+  const readme = read('README.md');
+  const missing = readmeLines().filter((l) => !readme.includes(l));
+  assert.deepEqual(missing, [], `README lacks (recomputed from the result files):\n${missing.join('\n')}`);
+});
