@@ -10,8 +10,13 @@ import { PROJECT_ROOT } from '../../src/util/paths.js';
 
 const read = (p: string) => fs.readFileSync(path.join(PROJECT_ROOT, p), 'utf8');
 const json = (p: string) => JSON.parse(read(p)) as Record<string, unknown>;
-/** Paths whose change can change a reference number (tests and docs cannot). */
-const CODE = ['src', 'bin', 'scripts', 'package.json', 'package-lock.json', 'tsconfig.json'];
+/** Paths whose change can change a reference number: the code the bench, `sae eval` / `sae frontier` and the card
+ *  run (tests, docs and new modules elsewhere, e.g. a server, cannot). Keep it in step with what those commands import. */
+const CODE = [
+  'src/bench', 'src/dictionaries', 'src/engine', 'src/models', 'src/organism', 'src/stats', 'src/report', 'src/util', 'src/errors.ts',
+  'src/cli/bench-command.ts', 'src/cli/sae-commands.ts', 'src/cli/organism-commands.ts', 'src/cli/args.ts', 'src/cli/progress.ts',
+  'bin', 'scripts', 'package-lock.json', 'tsconfig.json',
+];
 
 function git(args: string[]): string | null {
   try {
