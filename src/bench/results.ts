@@ -6,15 +6,23 @@
 // table cannot: per-seed values, sensitivity bins, paired comparisons, the steering sweep, notes. `provenance` says
 // exactly what produced the numbers (model and SAE file hashes, seeds, code version, command line).
 import type { DetectResult } from './tasks/detect.js';
+import type { ConditionalSection } from './tasks/conditional.js';
+import type { SpuriousSection } from './tasks/spurious.js';
+import type { AuditSection } from './tasks/audit.js';
 
-export const RESULTS_VERSION = 2; // 2: validation splits, cluster-bootstrap intervals with `interval` labels, steering curves and grids
+export type SuiteName = 'detect' | 'steer' | 'conditional' | 'spurious' | 'audit';
+
+export const RESULTS_VERSION = 3; // 2: validation splits, cluster-bootstrap intervals with `interval` labels, steering curves and grids;
+// 3: one prompt split for all seeds, one strength per (target, method) pooled over seeds, intervals re-choosing it, conditional and spurious suites
 
 export interface ResultRow {
-  suite: 'detect' | 'steer';
+  suite: SuiteName;
   task: string;
   /** Detection: the concept; steering: the target concept. */
   concept: string;
   method: string;
+  /** Which operating point of the method (e.g. a strength) when a suite reports several per method (conditional). */
+  setting?: string;
   metric: string;
   mean: number;
   ci_low: number;
@@ -93,9 +101,12 @@ export interface SteerSection {
   settings: Record<string, unknown>;
   /** Every measured point: the whole grid of every direction on validation AND test prompts, and the baselines. */
   points: SteerPoint[];
-  /** The strength chosen on the validation split per (target, method, seed, draw), its validation success_valid, and
-   *  `agreement`: the share of bootstrap resamples of the validation prompts that choose the same strength. */
-  chosen: { target: string; method: string; seed: number; draw?: number; strength: number; val_success_valid: number; agreement: number }[];
+  /** The one validation / test split of each target's prompts (prompt ids), shared by every seed. */
+  prompt_split: { target: string; seed: number; val: string[]; test: string[] }[];
+  /** The strength chosen per (target, method) on validation success_valid pooled over seeds and draws, that value,
+   *  the outputs and prompts it pooled, and `agreement`: the share of bootstrap resamples of the validation prompts
+   *  that choose the same strength. */
+  chosen: { target: string; method: string; strength: number; val_success_valid: number; n_val_outputs: number; n_val_prompts: number; agreement: number }[];
   /** Validation success_valid of the candidates for the comparisons' baseline (the best is the baseline). */
   baselines: { target: string; method: string; val_success_valid: number }[];
   /** Paired comparisons on the test prompts against the validation-chosen baseline and against prompting. */
@@ -116,6 +127,8 @@ export interface Provenance {
   started: string;
   finished: string;
   wall_s: number;
+  /** Seconds per part of the run: `activations` (the shared document pool) and each suite. */
+  suite_wall_s?: Record<string, number>;
   machine: { cpus: number; cpu: string; node: string; platform: string };
   model: { source: string; sha256: string | null; arch: string; params: number };
   /** The SAEs of the run; split seed i uses saes[i % saes.length] (one SAE per seed when several are given, so the
@@ -129,11 +142,14 @@ export interface Provenance {
 
 export interface BenchResults {
   version: typeof RESULTS_VERSION;
-  suites: ('detect' | 'steer')[];
+  suites: SuiteName[];
   quick: boolean;
   rows: ResultRow[];
   detect?: DetectSection;
   steer?: SteerSection;
+  conditional?: ConditionalSection;
+  spurious?: SpuriousSection;
+  audit?: AuditSection;
   provenance: Provenance;
   notes: string[];
 }

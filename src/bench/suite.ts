@@ -15,10 +15,15 @@ import { collectConceptActivations, runDetection, DEFAULT_DETECT_CONCEPTS } from
 import { runSteering } from './tasks/steer.js';
 import { DEFAULT_STEER_TARGETS, steerTarget } from './tasks/steer-targets.js';
 import { CONCEPTS } from '../organism/concepts.js';
+import { runConditional, CONDITIONAL_PRESETS, type ConditionalConfig } from './tasks/conditional.js';
+import { runSpurious, SPURIOUS_PRESETS, type SpuriousConfig } from './tasks/spurious.js';
+import { runAudit, AUDIT_PRESETS, type AuditConfig } from './tasks/audit.js';
 import { RESULTS_VERSION, type BenchResults, type Provenance, type ResultRow } from './results.js';
 
-export const SUITES = ['detect', 'steer'] as const;
+export const SUITES = ['detect', 'steer', 'conditional', 'spurious', 'audit'] as const;
 export type Suite = (typeof SUITES)[number];
+/** What `probity bench` runs with no --suite. */
+export const DEFAULT_SUITES: readonly Suite[] = ['detect', 'steer'];
 
 export interface BenchConfig {
   seeds: number[];
@@ -52,6 +57,12 @@ export interface BenchConfig {
   /** Neutral fact documents for the KL drift. */
   neutralDocs: number;
   bootstrapIterations: number;
+  /** The conditional-steering suite's sizes (tasks/conditional.ts). */
+  conditional: ConditionalConfig;
+  /** The spurious-correlation suite's sizes (tasks/spurious.ts). */
+  spurious: SpuriousConfig;
+  /** The auditing suite's sizes (tasks/audit.ts). */
+  audit: AuditConfig;
 }
 
 export const BENCH_PRESETS: Record<'default' | 'quick', BenchConfig> = {
@@ -60,12 +71,14 @@ export const BENCH_PRESETS: Record<'default' | 'quick', BenchConfig> = {
     // Sized for ~25 min on 2 cores (steering ~2,400 generated outputs per target and seed); refine adds ~25%.
     strengths: [0.1, 0.2, 0.4], maxStrength: 3.2, minStrength: 0.0125, collapseFloor: 0.2, refine: false, valPrompts: 16, valSamples: 2, testPrompts: 28, samples: 1,
     controlDraws: 3, controlSamples: 1, genMethods: ['diffmean', 'sae'], rejectionN: 4, maxTokens: null, neutralDocs: 16, bootstrapIterations: 2000,
+    conditional: CONDITIONAL_PRESETS.default, spurious: SPURIOUS_PRESETS.default, audit: AUDIT_PRESETS.default,
   },
   quick: {
     seeds: [1, 2, 3], docsSeed: 0, trainDocs: 80, valDocs: 40, testDocs: 60,
     concepts: ['tone:happy', 'genre:code', 'code:regex', 'entity:animal', 'question', 'chat:assistant', 'topic:garden', 'world:value'],
     targets: DEFAULT_STEER_TARGETS, strengths: [0.4], maxStrength: 0.8, minStrength: 0.2, collapseFloor: 0.2, refine: false, valPrompts: 2, valSamples: 1, testPrompts: 3, samples: 1,
     controlDraws: 2, controlSamples: 1, genMethods: ['diffmean'], rejectionN: 2, maxTokens: 64, neutralDocs: 4, bootstrapIterations: 500,
+    conditional: CONDITIONAL_PRESETS.quick, spurious: SPURIOUS_PRESETS.quick, audit: AUDIT_PRESETS.quick,
   },
 };
 
@@ -136,27 +149,54 @@ export async function runBench(o: BenchRunOptions): Promise<BenchResults> {
   const out: Partial<BenchResults> = {};
   const notes: string[] = [];
 
+  const suiteWall: Record<string, number> = {};
+  const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
+    const t = Date.now();
+    const r = await f();
+    suiteWall[name] = (Date.now() - t) / 1000;
+    return r;
+  };
+  suiteWall.activations = (Date.now() - t0) / 1000;
   if (o.suites.includes('detect')) {
     say(`detection: ${c.concepts.length} concepts x ${methods.length} methods x ${c.seeds.length} seeds`);
-    const d = await runDetection({
+    const d = await timed('detect', () => runDetection({
       model: o.model, hook: o.hook, sae: saeOf(c.seeds[0]), methodsForSeed, concepts: c.concepts, seeds: c.seeds, trainDocs: c.trainDocs, valDocs: c.valDocs, testDocs: c.testDocs,
       methods, docsSeed: c.docsSeed, activations: acts, bootstrapIterations: c.bootstrapIterations, onProgress: say,
-    });
+    }));
     rows.push(...d.rows);
     const { rows: _rows, provenance: _prov, ...section } = d;
     out.detect = section;
     notes.push('detection: prompting and rejection sampling are steering baselines; they have no per-token detector score and no detection rows');
   }
   if (o.suites.includes('steer')) {
-    const s = await runSteering({
+    const s = await timed('steer', () => runSteering({
       model: o.model, hook: o.hook, targets: c.targets, methods, methodsForSeed, seeds: c.seeds, activations: acts, trainDocs: c.trainDocs, testDocs: c.testDocs,
       strengths: c.strengths, maxStrength: c.maxStrength, minStrength: c.minStrength, collapseFloor: c.collapseFloor, refine: c.refine, maxTokens: c.maxTokens ?? undefined, neutralDocs: c.neutralDocs,
       valPrompts: c.valPrompts, valSamples: c.valSamples, testPrompts: c.testPrompts, samples: c.samples, controlDraws: c.controlDraws, controlSamples: c.controlSamples,
       genMethods: c.genMethods, rejectionN: c.rejectionN,
       bootstrapIterations: c.bootstrapIterations, onProgress: say,
-    });
+    }));
     rows.push(...s.rows);
     out.steer = s.section;
+  }
+  const shared = {
+    model: o.model, hook: o.hook, saeOf, seeds: c.seeds, activations: acts, trainDocs: c.trainDocs, valDocs: c.valDocs, testDocs: c.testDocs,
+    docsSeed: c.docsSeed, bootstrapIterations: c.bootstrapIterations, onProgress: say,
+  };
+  if (o.suites.includes('conditional')) {
+    const s = await timed('conditional', () => runConditional({ ...shared, config: c.conditional }));
+    rows.push(...s.rows);
+    out.conditional = s.section;
+  }
+  if (o.suites.includes('spurious')) {
+    const s = await timed('spurious', () => runSpurious({ ...shared, config: c.spurious }));
+    rows.push(...s.rows);
+    out.spurious = s.section;
+  }
+  if (o.suites.includes('audit')) {
+    const s = await timed('audit', () => runAudit({ ...shared, config: c.audit }));
+    rows.push(...s.rows);
+    out.audit = s.section;
   }
 
   const provenance: Provenance = {
@@ -166,6 +206,7 @@ export async function runBench(o: BenchRunOptions): Promise<BenchResults> {
     started,
     finished: new Date().toISOString(),
     wall_s: (Date.now() - t0) / 1000,
+    suite_wall_s: suiteWall,
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}` },
     model: { ...artefactRef(o.model.source, 'model'), arch: o.model.spec.arch, params: o.model.paramCount },
     saes: o.saes.map((sae, i) => ({

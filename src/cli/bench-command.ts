@@ -7,7 +7,7 @@ import { loadModel } from '../models/load.js';
 import { loadSaeLens, shippedSaes, checkAgainstModel } from '../dictionaries/saelens.js';
 import type { Sae } from '../dictionaries/sae.js';
 import { ProbityError } from '../errors.js';
-import { BENCH_PRESETS, SUITES, checkBenchConfig, runBench, type BenchConfig, type Suite } from '../bench/suite.js';
+import { BENCH_PRESETS, DEFAULT_SUITES, SUITES, checkBenchConfig, runBench, type BenchConfig, type Suite } from '../bench/suite.js';
 import { formatDetectTable } from '../bench/tasks/detect.js';
 import type { BenchResults } from '../bench/results.js';
 import { renderBenchReport } from '../report/bench-report.js';
@@ -57,7 +57,7 @@ export function registerBenchCommand(program: Command): void {
   program
     .command('bench')
     .description('Concept detection and steering: SAE latents vs probe, DiffMean, PCA, k-means, random, prompting, rejection sampling')
-    .option('--suite <list>', `suites: ${SUITES.join(',')}`, list('suite'), [...SUITES])
+    .option('--suite <list>', `suites: ${SUITES.join(',')}`, list('suite'), [...DEFAULT_SUITES])
     .option('--model <ref>', 'model file/folder or shipped name', 'organism')
     .option('--sae <dirs>', "SAELens folder(s), comma-separated; seed i uses the i-th (default: the SAEs shipped with the model at the hook, else one trained during the run; 'none' for no SAE)")
     .option('--sae-tokens <n>', 'training tokens of an SAE trained during the run', intArg('sae-tokens', 4096), 1_000_000)
@@ -114,6 +114,7 @@ export function registerBenchCommand(program: Command): void {
         say('\nsteering, test prompts at the strength chosen on validation prompts:');
         say(formatSteerTable(res));
       }
-      say(`\nwrote ${jsonFile} and ${htmlFile} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+      if (res.provenance.suite_wall_s) say(`\ntime per part: ${Object.entries(res.provenance.suite_wall_s).map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(', ')}`);
+      say(`wrote ${jsonFile} and ${htmlFile} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
     });
 }

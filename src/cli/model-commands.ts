@@ -1,6 +1,8 @@
 // `probity run` and `probity inspect`.
+import fs from 'node:fs';
 import type { Command } from 'commander';
 import { loadModel } from '../models/load.js';
+import { readGguf } from '../models/loaders/gguf.js';
 import { generate } from '../models/generate.js';
 import { createStreamDecoder } from '../models/tokenizers/stream.js';
 import { ProbityError } from '../errors.js';
@@ -36,7 +38,10 @@ export function registerModelCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (ref: string, o) => {
       const model = await loadModel(ref);
-      const info = { source: model.source, spec: model.spec, parameters: model.paramCount, vocab: model.tokenizer.vocabSize, hooks: model.hookNames };
+      // A GGUF file: the tensor types it holds (its header only; tensor bytes are not read again).
+      const gguf = /\.gguf$/i.test(ref) && fs.existsSync(ref) ? readGguf(ref, { lazy: true }) : null;
+      const tensorTypes = gguf ? { file_type: gguf.fileType ?? null, types: gguf.typeSummary() } : null;
+      const info = { source: model.source, spec: model.spec, parameters: model.paramCount, vocab: model.tokenizer.vocabSize, tensor_types: tensorTypes, hooks: model.hookNames };
       if (o.json) {
         process.stdout.write(JSON.stringify(info, null, 2) + '\n');
         return;
@@ -44,9 +49,10 @@ export function registerModelCommands(program: Command): void {
       const s = model.spec;
       const lines = [
         `source      ${model.source}`,
-        `arch        ${s.arch}  (d_model ${s.dModel}, layers ${s.nLayers}, heads ${s.nHeads}, kv heads ${s.nKvHeads}, d_head ${s.dHead}, d_mlp ${s.dMlp})`,
+        `arch        ${s.family && s.family !== s.arch ? `${s.family} (${s.arch} block)` : s.arch}  (d_model ${s.dModel}, layers ${s.nLayers}, heads ${s.nHeads}, kv heads ${s.nKvHeads}, d_head ${s.dHead}, d_mlp ${s.dMlp})`,
         `vocab       ${s.vocab}   context ${s.nCtx}   norm eps ${s.normEps}${s.rope ? `   rope ${s.rope.layout} theta ${s.rope.theta}` : ''}   tied ${s.tied}`,
         `parameters  ${model.paramCount.toLocaleString('en-US')}`,
+        ...(tensorTypes ? [`tensors     ${tensorTypes.types.map((t) => `${t.type} x${t.tensors}`).join(', ')}${tensorTypes.file_type ? ` (${tensorTypes.file_type})` : ''}`] : []),
         `hooks (${model.hookNames.length}):`,
         ...model.hookNames.map((h) => `  ${h}`),
       ];

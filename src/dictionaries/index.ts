@@ -15,6 +15,7 @@ export {
   hookWidth,
   loadSaeLens,
   saveSaeLens,
+  shippedSaes,
   tensorsToSaeLens,
   SAE_CFG_FILENAME,
   SAE_WEIGHTS_FILENAME,

@@ -6,14 +6,17 @@ import { fileURLToPath } from 'node:url';
 import { ProbityError } from '../errors.js';
 import { readGguf } from './loaders/gguf.js';
 import { readSafetensors } from './loaders/safetensors.js';
-import { gpt2ConfigFromGguf, llamaConfigFromGguf, readHfConfig } from './loaders/hf-config.js';
+import { gpt2ConfigFromGguf, llamaConfigFromGguf, readHfConfig, type ModelConfig } from './loaders/hf-config.js';
 import { tokenizerFromGgufMetadata } from './tokenizers/gguf-vocab.js';
 import { loadHfTokenizer } from './tokenizers/hf-tokenizer-json.js';
 import type { Tokenizer } from './tokenizers/types.js';
-import { specFromGpt2, specFromLlama, type TransformerSpec } from './spec.js';
+import { specFromGemma, specFromGpt2, specFromGptNeox, specFromLlama, type TransformerSpec } from './spec.js';
 import { ggufSource, MapWeightStore, safetensorsSource } from './common/weights.js';
 import { llamaWeightTable } from './llama/weights.js';
 import { gpt2WeightTable } from './gpt2/weights.js';
+import { gptNeoxWeightTable } from './gptneox/weights.js';
+import { gemmaWeightTable } from './gemma/weights.js';
+import type { WeightEntry } from './common/weights.js';
 import { Model } from './model.js';
 
 /** Root of the probity package (for shipped models). */
@@ -60,7 +63,7 @@ function loadGgufModel(file: string, opts: LoadOptions): Model {
 
 async function loadFolder(dir: string, opts: LoadOptions): Promise<Model> {
   const config = readHfConfig(path.join(dir, 'config.json'));
-  const spec = config.arch === 'llama' ? specFromLlama(config, 'half') : specFromGpt2(config);
+  const spec = hfSpec(config);
   const files = fs.readdirSync(dir).filter((n) => n.endsWith('.safetensors')).sort();
   if (files.length === 0) throw new ProbityError('MODEL_NOT_FOUND', `${dir}: no *.safetensors file next to config.json`);
   const sources = files.map((n) => safetensorsSource(readSafetensors(path.join(dir, n))));
@@ -71,8 +74,7 @@ async function loadFolder(dir: string, opts: LoadOptions): Promise<Model> {
     dims: (n: string) => sources.find((s) => s.has(n))!.dims(n),
     float32: (n: string) => sources.find((s) => s.has(n))!.float32(n),
   };
-  const table = spec.arch === 'llama' ? llamaWeightTable(spec, 'hf') : gpt2WeightTable(spec, 'hf');
-  const weights = MapWeightStore.fromSource(src, table);
+  const weights = MapWeightStore.fromSource(src, hfWeightTable(spec));
   let tokenizer = opts.tokenizer;
   if (!tokenizer) {
     const tj = path.join(dir, 'tokenizer.json');
@@ -85,4 +87,32 @@ async function loadFolder(dir: string, opts: LoadOptions): Promise<Model> {
     else throw new ProbityError('TOKENIZER_MISSING', `${dir}: no tokenizer.json in the checkpoint folder`);
   }
   return new Model(spec, weights, tokenizer, dir);
+}
+
+/** The spec of a Hugging Face config (every family's safetensors layout rotates RoPE halves). */
+export function hfSpec(c: ModelConfig): TransformerSpec {
+  switch (c.arch) {
+    case 'llama':
+      return specFromLlama(c, 'half');
+    case 'gpt2':
+      return specFromGpt2(c);
+    case 'gpt_neox':
+      return specFromGptNeox(c);
+    case 'gemma':
+      return specFromGemma(c);
+  }
+}
+
+/** Hugging Face tensor names of a spec's weights. */
+export function hfWeightTable(spec: TransformerSpec): WeightEntry[] {
+  switch (spec.arch) {
+    case 'llama':
+      return llamaWeightTable(spec, 'hf');
+    case 'gpt2':
+      return gpt2WeightTable(spec, 'hf');
+    case 'gptneox':
+      return gptNeoxWeightTable(spec);
+    case 'gemma':
+      return gemmaWeightTable(spec);
+  }
 }

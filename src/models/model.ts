@@ -7,8 +7,7 @@ import { compile, type GraphRunner, type SessionOptions } from '../engine/sessio
 import type { Tokenizer } from './tokenizers/types.js';
 import type { TransformerSpec } from './spec.js';
 import { BuildContext, type BuildOptions, type WeightStore } from './common/context.js';
-import { buildLlama } from './llama/build.js';
-import { buildGpt2 } from './gpt2/build.js';
+import { buildForward } from './forward.js';
 import { checkHookName, hookNames } from './hooks/names.js';
 import type { FeedValue, Intervention, InterventionMap } from './hooks/interventions.js';
 
@@ -188,7 +187,7 @@ export class Model {
     const key = JSON.stringify([bo.withPast, bo.logits, [...bo.cache], [...bo.cutInputs], bo.stopAt ?? null, this.session, this.prepackWeights]);
     const build = async () => {
       const ctx = new BuildContext(this.spec, this.weights, { ...bo, constantWeights: plain && this.prepackWeights });
-      (this.spec.arch === 'llama' ? buildLlama : buildGpt2)(ctx);
+      buildForward(ctx);
       return { sess: await compile(ctx.g, this.session), inputs: ctx.g.inputs.map((t) => t.name), feeds: ctx.feeds };
     };
     if (!plain) {

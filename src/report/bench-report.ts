@@ -15,6 +15,10 @@ import type { BenchResults, DetectSection, ResultRow, SteerSection } from '../be
 import { DETECT_METRICS, isSaeMethod } from '../bench/tasks/detect.js';
 import { bootstrapCI, mean } from '../stats/index.js';
 import { groupedBarChart, renderSvg, sideBySide, tradeoffChart } from './plot.js';
+import { conditionalSection } from './conditional-report.js';
+import { spuriousSection } from './spurious-report.js';
+import { auditSection } from './audit-report.js';
+import { avg, chart, cssNumber, details, duration, esc, finite, interval, list, metricsIn, num, pValue, rowIndex, short, table, unique } from './html.js';
 
 const STEER_METRICS = ['success_valid', 'success', 'valid', 'nll', 'kl', 'samples_per_output'] as const;
 
@@ -25,90 +29,12 @@ export async function renderBenchReport(r: BenchResults): Promise<string> {
     provenanceTable(r),
     r.detect ? await detectSection(r, r.detect) : '',
     r.steer ? await steerSection(r, r.steer) : '',
+    r.conditional ? await conditionalSection(r, r.conditional) : '',
+    r.spurious ? await spuriousSection(r, r.spurious) : '',
+    r.audit ? await auditSection(r, r.audit) : '',
     r.notes.length ? `<h2>Notes</h2>${list(r.notes)}` : '',
   ];
   return page(`probity bench — ${r.provenance.model.source}`, body.join('\n'));
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Formatting
-
-const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-/** HTML text and attribute escaping. */
-function esc(s: unknown): string {
-  return String(s ?? '').replace(/[&<>"']/g, (ch) => ENTITIES[ch]);
-}
-
-const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
-
-/** Three decimals; tiny non-zero values in exponent form so a small KL does not print as 0.000; missing as "–". */
-function num(x: unknown): string {
-  if (!finite(x)) return '–';
-  return x !== 0 && Math.abs(x) < 0.0005 ? x.toExponential(2) : x.toFixed(3);
-}
-
-function interval(m: unknown, lo: unknown, hi: unknown): string {
-  return finite(m) ? `${num(m)} [${num(lo)}, ${num(hi)}]` : '–';
-}
-
-/** Strengths and counts: as short as the value allows (4, 0.5, 12.5). */
-function short(x: unknown): string {
-  return finite(x) ? String(Number(x.toPrecision(3))) : '–';
-}
-
-function pValue(p: unknown): string {
-  return finite(p) && p < 0.001 ? '&lt;0.001' : num(p);
-}
-
-/** A style length; a missing value draws nothing rather than an invalid "NaN%". */
-const cssNumber = (x: number): string => (finite(x) ? x : 0).toFixed(3);
-
-function duration(s: number): string {
-  if (!finite(s)) return '–';
-  return s < 120 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
-}
-
-const unique = <T>(xs: Iterable<T>): T[] => [...new Set(xs)];
-
-/** Mean of the finite values; NaN when there are none (rendered as "–"). */
-const avg = (xs: readonly unknown[]): number => {
-  const f = xs.filter(finite);
-  return f.length ? mean(f) : NaN;
-};
-
-/** Metrics present in `rows`, the known ones first in their usual order. */
-function metricsIn(rows: readonly ResultRow[], known: readonly string[]): string[] {
-  const present = new Set(rows.map((r) => r.metric));
-  return [...known.filter((m) => present.has(m)), ...[...present].filter((m) => !known.includes(m))];
-}
-
-/** Cells are HTML already (callers escape); `head` likewise. The first `textCols` columns are labels, the rest numbers. */
-function table(head: string[], body: string[][], o: { id?: string; cls?: string; textCols?: number } = {}): string {
-  const textCols = o.textCols ?? 1;
-  const td = (c: string, i: number) => (i < textCols ? `<td class="t">${c}</td>` : `<td>${c}</td>`);
-  const attrs = `${o.id ? ` id="${esc(o.id)}"` : ''}${o.cls ? ` class="${o.cls}"` : ''}`;
-  const headRow = `<tr>${head.map((c) => `<th>${c}</th>`).join('')}</tr>`;
-  return `<table${attrs}><thead>${headRow}</thead><tbody>${body.map((row) => `<tr>${row.map(td).join('')}</tr>`).join('')}</tbody></table>`;
-}
-
-function list(items: readonly string[]): string {
-  return `<ul>${items.map((s) => `<li>${esc(s)}</li>`).join('')}</ul>`;
-}
-
-function details(summaryHtml: string, inner: string): string {
-  return `<details><summary>${summaryHtml}</summary>${inner}</details>`;
-}
-
-/** Inline SVG from Vega; wrapped so wide charts scroll instead of stretching the page. */
-async function chart(spec: Parameters<typeof renderSvg>[0]): Promise<string> {
-  return `<div class="chart">${await renderSvg(spec)}</div>`;
-}
-
-/** Row lookup by (concept, method, metric) within one suite. */
-function rowIndex(rows: readonly ResultRow[]): (concept: string, method: string, metric: string) => ResultRow | undefined {
-  const m = new Map(rows.map((r) => [`${r.concept}\u0000${r.method}\u0000${r.metric}`, r]));
-  return (c, meth, metric) => m.get(`${c}\u0000${meth}\u0000${metric}`);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -227,7 +153,7 @@ function provenanceTable(r: BenchResults): string {
     ['seeds', `${esc(p.seeds.join(', '))} (documents seed ${esc(p.docs_seed)})`],
     ['code version', `${code(p.code_version ?? 'not a git checkout')} (probity ${esc(p.probity_version)})`],
     ['command', code(p.command)],
-    ['time', `${esc(p.started)} to ${esc(p.finished)} (${duration(p.wall_s)})`],
+    ['time', `${esc(p.started)} to ${esc(p.finished)} (${duration(p.wall_s)})${p.suite_wall_s ? `; ${Object.entries(p.suite_wall_s).map(([k, v]) => `${esc(k)} ${duration(v)}`).join(', ')}` : ''}`],
     ['machine', `${esc(p.machine.cpus)} x ${esc(p.machine.cpu)}, Node ${esc(p.machine.node)}, ${esc(p.machine.platform)}`],
     ['suites', `${esc(r.suites.join(', '))}${r.quick ? ' (quick: small sizes, for a smoke test only)' : ''}; results format ${esc(r.version)}`],
   );
@@ -441,17 +367,15 @@ async function curveChart(r: BenchResults, s: SteerSection, target: string): Pro
 }
 
 function collapseTable(s: SteerSection): string {
-  const seeds = unique(s.chosen.map((c) => c.seed)).sort((a, b) => a - b);
   const body: string[][] = [];
   for (const t of s.targets) {
     s.grid.filter((g) => g.target === t).forEach((g, i) => {
-      const cs = s.chosen.filter((c) => c.target === t && c.method === g.method);
-      const bySeed = seeds.map((seed) => cs.filter((c) => c.seed === seed).map((c) => short(c.strength)).join('/')).join(', ');
+      const c = s.chosen.find((x) => x.target === t && x.method === g.method);
       const collapse = g.collapse === null ? `none up to ${short(g.strengths[g.strengths.length - 1])}${g.reached_cap ? ' (cap)' : ''}` : short(g.collapse);
-      body.push([i === 0 ? `<b>${esc(t)}</b>` : '', esc(g.method), esc(g.strengths.map(short).join(', ')), collapse, num(g.valid_at_collapse), esc(bySeed), num(avg(cs.map((c) => c.agreement)))]);
+      body.push([i === 0 ? `<b>${esc(t)}</b>` : '', esc(g.method), esc(g.strengths.map(short).join(', ')), collapse, num(g.valid_at_collapse), c ? short(c.strength) : '–', c ? num(c.val_success_valid) : '–', c ? short(c.n_val_outputs) : '–', c ? num(c.agreement) : '–']);
     });
   }
-  const head = ['target', 'method', 'grid (validation-grown)', `collapse (validity &lt; ${num(s.grid[0]?.floor)})`, 'validity there', `chosen strength (seed ${esc(seeds.join(', '))}; draws /)`, 'choice agreement'];
+  const head = ['target', 'method', 'grid (validation-grown)', `collapse (validity &lt; ${num(s.grid[0]?.floor)})`, 'validity there', 'chosen strength', 'its validation success_valid', 'validation outputs pooled', 'choice agreement'];
   return table(head, body, { id: 'steer-collapse', cls: 'num', textCols: 2 });
 }
 
@@ -530,7 +454,7 @@ async function steerSection(r: BenchResults, s: SteerSection): Promise<string> {
     '<p>The primary result. Lines: test means over seeds (and draws) at each strength of a method’s grid, starting at the unsteered model; diamonds: the method at its validation-chosen strengths (its row below); squares: prompting, rejection sampling and the unsteered model.</p>',
     charts.join('\n'),
     '<h3>Where validity collapses, and the choices</h3>',
-    '<p>Collapse: the smallest strength whose validation validity (pooled over seeds and draws) is below the floor. Choice agreement: share of bootstrap resamples of the validation prompts that choose the same strength (mean over seeds and draws).</p>',
+    '<p>Collapse: the smallest strength whose validation validity (pooled over seeds and draws) is below the floor. One strength per method, chosen on validation success_valid pooled over seeds and draws. Choice agreement: share of bootstrap resamples of the validation prompts that choose the same strength; every interval below re-chooses the strength on its resampled validation prompts, so an unstable choice widens it.</p>',
     s.grid ? collapseTable(s) : '',
     ...s.targets.map((t) => details(`curve table: ${esc(t)}`, curveTable(s, t))),
     '<h3>At the chosen strength (test prompts)</h3>',

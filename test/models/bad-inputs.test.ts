@@ -68,11 +68,11 @@ describe('bad checkpoints', () => {
     await rejectsCode(() => loadModel(g.path), 'MODEL_UNSUPPORTED', ['"relu"']);
   });
 
-  test('GGUF with a quantized tensor -> GGUF_UNSUPPORTED_TYPE naming the type and the tensor', async () => {
-    // hidden 32 so that a row of attn_q is one whole Q8_0 block (32 values in 34 bytes).
-    const raw = Uint8Array.from({ length: 32 * 34 }, (_, i) => i % 251);
-    const f = llamaGgufFixture(fresh('q8.gguf'), { hidden: 32, raw: { name: 'blk.0.attn_q.weight', type: 'Q8_0', shape: [32, 32], raw } });
-    await rejectsCode(() => loadModel(f.path), 'GGUF_UNSUPPORTED_TYPE', ['Q8_0', 'blk.0.attn_q.weight']);
+  test('GGUF with a quantized tensor of a type probity does not read -> GGUF_UNSUPPORTED_TYPE naming the type and the tensor', async () => {
+    // hidden 32 so that a row of attn_q is one whole IQ4_NL block (32 values in 18 bytes).
+    const raw = Uint8Array.from({ length: 32 * 18 }, (_, i) => i % 251);
+    const f = llamaGgufFixture(fresh('iq4nl.gguf'), { hidden: 32, raw: { name: 'blk.0.attn_q.weight', type: 'IQ4_NL', shape: [32, 32], raw } });
+    await rejectsCode(() => loadModel(f.path), 'GGUF_UNSUPPORTED_TYPE', ['IQ4_NL', 'blk.0.attn_q.weight']);
   });
 
   test('GGUF: missing llama.* metadata -> CONFIG_FIELD naming the key; bad or missing tensors -> WEIGHT_SHAPE / WEIGHT_MISSING', async () => {

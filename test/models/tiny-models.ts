@@ -12,7 +12,10 @@ import { writeGguf, type GgufMetadataInput } from '../../src/models/loaders/gguf
 import { byteToUnicode } from '../../src/models/tokenizers/bpe.js';
 import { loadModel } from '../../src/models/load.js';
 import type { Model } from '../../src/models/model.js';
-import { gpt2Reference, llamaReference, maxAbsDiff, type Gpt2RefConfig, type LlamaRefConfig, type RefHook, type RefResult, type RefWeights } from './reference.js';
+import {
+  gemmaReference, gptNeoxReference, gpt2Reference, llamaReference, maxAbsDiff,
+  type GemmaRefConfig, type Gpt2RefConfig, type LlamaRefConfig, type NeoxRefConfig, type RefHook, type RefResult, type RefWeights,
+} from './reference.js';
 import { uniform } from '../../src/util/random.js';
 
 export const VOCAB = 300;
@@ -242,6 +245,158 @@ export function llamaFixture(dir: string, o: LlamaOptions = {}): Fixture<LlamaRe
   o.edit?.({ config, weights, shapes });
   writeFolder(dir, config, weights, shapes, { tokenizer: o.tokenizer });
   const refConfig = rc('half', theta, eps);
+  return { path: dir, config, refConfig, weights, shapes, reference: (t, hook) => llamaReference(refConfig, weights, t, hook) };
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Other Hugging Face families (config keys and tensor names as transformers writes them; windows short so that
+// sliding attention matters at the test lengths; soft-caps small so that they bite on tiny random weights)
+
+export type FamilyName = 'qwen2' | 'qwen3' | 'mistral' | 'gpt_neox' | 'gpt_neox_sequential' | 'gemma2' | 'gemma3' | 'gemma3_multimodal';
+export const FAMILY_NAMES: FamilyName[] = ['qwen2', 'qwen3', 'mistral', 'gpt_neox', 'gpt_neox_sequential', 'gemma2', 'gemma3', 'gemma3_multimodal'];
+export const WINDOW = 4;
+
+type AnyRef = LlamaRefConfig | NeoxRefConfig | GemmaRefConfig;
+
+export function familyFixture(dir: string, family: FamilyName, o: { seed?: number } = {}): Fixture<AnyRef> {
+  const rand = prng(o.seed ?? 40 + FAMILY_NAMES.indexOf(family));
+  const weights: Record<string, Float32Array> = {};
+  const shapes: Record<string, number[]> = {};
+  const put = (n: string, shape: number[], std: number, mean = 0) => {
+    weights[n] = randomArray(shape.reduce((a, b) => a * b, 1), rand, std, mean);
+    shapes[n] = shape;
+  };
+  const eps = 1e-5;
+  if (family === 'gpt_neox' || family === 'gpt_neox_sequential') {
+    const D = 32, H = 4, L = 2, F = 48, Dh = D / H;
+    const parallel = family === 'gpt_neox';
+    put('gpt_neox.embed_in.weight', [VOCAB, D], 0.5);
+    for (let l = 0; l < L; l++) {
+      const p = `gpt_neox.layers.${l}.`;
+      put(`${p}input_layernorm.weight`, [D], 0.1, 1);
+      put(`${p}input_layernorm.bias`, [D], 0.1);
+      put(`${p}post_attention_layernorm.weight`, [D], 0.1, 1);
+      put(`${p}post_attention_layernorm.bias`, [D], 0.1);
+      put(`${p}attention.query_key_value.weight`, [3 * D, D], 0.3);
+      put(`${p}attention.query_key_value.bias`, [3 * D], 0.1);
+      put(`${p}attention.dense.weight`, [D, D], 0.2);
+      put(`${p}attention.dense.bias`, [D], 0.1);
+      put(`${p}mlp.dense_h_to_4h.weight`, [F, D], 0.25);
+      put(`${p}mlp.dense_h_to_4h.bias`, [F], 0.1);
+      put(`${p}mlp.dense_4h_to_h.weight`, [D, F], 0.15);
+      put(`${p}mlp.dense_4h_to_h.bias`, [D], 0.1);
+    }
+    put('gpt_neox.final_layer_norm.weight', [D], 0.1, 1);
+    put('gpt_neox.final_layer_norm.bias', [D], 0.1);
+    put('embed_out.weight', [VOCAB, D], 0.3);
+    const config = {
+      model_type: 'gpt_neox', architectures: ['GPTNeoXForCausalLM'], hidden_size: D, num_attention_heads: H, num_hidden_layers: L,
+      intermediate_size: F, hidden_act: 'gelu', rotary_pct: 0.5, rotary_emb_base: 1000, max_position_embeddings: N_CTX,
+      layer_norm_eps: eps, use_parallel_residual: parallel, vocab_size: VOCAB, tie_word_embeddings: false, attention_bias: true,
+      bos_token_id: 0, eos_token_id: VOCAB - 1,
+    };
+    writeFolder(dir, config, weights, shapes);
+    const refConfig: NeoxRefConfig = { hidden: D, nHeads: H, nLayers: L, intermediate: F, vocab: VOCAB, eps, theta: 1000, rotaryDims: Dh / 2, parallel, act: 'gelu' };
+    return { path: dir, config, refConfig, weights, shapes, reference: (t, hook) => gptNeoxReference(refConfig, weights, t, hook) };
+  }
+  if (family.startsWith('gemma')) {
+    const version = family === 'gemma2' ? 2 : 3;
+    const multimodal = family === 'gemma3_multimodal';
+    const D = 16, H = 4, K = 2, Dh = 8, F = 24, L = version === 2 ? 2 : 3;
+    const prefix = multimodal ? 'language_model.model.' : 'model.';
+    put(`${prefix}embed_tokens.weight`, [VOCAB, D], 0.5);
+    for (let l = 0; l < L; l++) {
+      const p = `${prefix}layers.${l}.`;
+      for (const n of ['input_layernorm', 'post_attention_layernorm', 'pre_feedforward_layernorm', 'post_feedforward_layernorm']) put(`${p}${n}.weight`, [D], 0.1);
+      put(`${p}self_attn.q_proj.weight`, [H * Dh, D], 0.35);
+      put(`${p}self_attn.k_proj.weight`, [K * Dh, D], 0.35);
+      put(`${p}self_attn.v_proj.weight`, [K * Dh, D], 0.3);
+      put(`${p}self_attn.o_proj.weight`, [D, H * Dh], 0.2);
+      if (version === 3) {
+        put(`${p}self_attn.q_norm.weight`, [Dh], 0.2);
+        put(`${p}self_attn.k_norm.weight`, [Dh], 0.2);
+      }
+      put(`${p}mlp.gate_proj.weight`, [F, D], 0.3);
+      put(`${p}mlp.up_proj.weight`, [F, D], 0.3);
+      put(`${p}mlp.down_proj.weight`, [D, F], 0.2);
+    }
+    put(`${prefix}norm.weight`, [D], 0.1);
+    if (multimodal) put('vision_tower.vision_model.embeddings.patch_embedding.weight', [4, 3, 2, 2], 0.1); // ignored
+    const text: Record<string, unknown> = {
+      hidden_size: D, intermediate_size: F, num_hidden_layers: L, num_attention_heads: H, num_key_value_heads: K, head_dim: Dh,
+      hidden_activation: 'gelu_pytorch_tanh', max_position_embeddings: N_CTX, rms_norm_eps: eps, vocab_size: VOCAB,
+      query_pre_attn_scalar: 6, sliding_window: WINDOW, bos_token_id: 2, eos_token_id: 1, pad_token_id: 0,
+    };
+    let refConfig: GemmaRefConfig;
+    const common = { hidden: D, nHeads: H, nKvHeads: K, headDim: Dh, nLayers: L, intermediate: F, vocab: VOCAB, eps, queryPreAttnScalar: 6, prefix };
+    if (version === 2) {
+      Object.assign(text, { model_type: 'gemma2', architectures: ['Gemma2ForCausalLM'], rope_theta: 1000, attn_logit_softcapping: 2.0, final_logit_softcapping: 3.0, tie_word_embeddings: true });
+      refConfig = { version: 2, ...common, theta: 1000, ropeFactor: 1, localTheta: 1000, attnSoftcap: 2, finalSoftcap: 3, windows: [WINDOW, null] };
+    } else {
+      Object.assign(text, {
+        model_type: 'gemma3_text', architectures: ['Gemma3ForCausalLM'], rope_theta: 1000000, rope_local_base_freq: 100,
+        rope_scaling: { rope_type: 'linear', factor: 8.0 }, sliding_window_pattern: 3, attn_logit_softcapping: null, final_logit_softcapping: null,
+      });
+      refConfig = { version: 3, ...common, theta: 1000000, ropeFactor: 8, localTheta: 100, attnSoftcap: null, finalSoftcap: null, windows: [WINDOW, WINDOW, null] };
+    }
+    const config = multimodal
+      ? { model_type: 'gemma3', architectures: ['Gemma3ForConditionalGeneration'], text_config: text, vision_config: { model_type: 'siglip_vision_model' }, tie_word_embeddings: true }
+      : text;
+    writeFolder(dir, config, weights, shapes);
+    return { path: dir, config, refConfig, weights, shapes, reference: (t, hook) => gemmaReference(refConfig, weights, t, hook) };
+  }
+  // Llama-like: Qwen2 (q/k/v biases, sliding from max_window_layers), Qwen3 (q/k norm, head_dim != D/H), Mistral (window, head_dim).
+  const D = 16, H = 4, L = 2, F = 24;
+  const K = family === 'mistral' ? 1 : 2;
+  const Dh = family === 'qwen2' ? D / H : 8;
+  const tied = family === 'qwen2';
+  put('model.embed_tokens.weight', [VOCAB, D], 0.5);
+  for (let l = 0; l < L; l++) {
+    const p = `model.layers.${l}.`;
+    put(`${p}input_layernorm.weight`, [D], 0.1, 1);
+    put(`${p}self_attn.q_proj.weight`, [H * Dh, D], 0.35);
+    put(`${p}self_attn.k_proj.weight`, [K * Dh, D], 0.35);
+    put(`${p}self_attn.v_proj.weight`, [K * Dh, D], 0.3);
+    put(`${p}self_attn.o_proj.weight`, [D, H * Dh], 0.25);
+    if (family === 'qwen2') {
+      put(`${p}self_attn.q_proj.bias`, [H * Dh], 0.2);
+      put(`${p}self_attn.k_proj.bias`, [K * Dh], 0.2);
+      put(`${p}self_attn.v_proj.bias`, [K * Dh], 0.2);
+    }
+    if (family === 'qwen3') {
+      put(`${p}self_attn.q_norm.weight`, [Dh], 0.1, 1);
+      put(`${p}self_attn.k_norm.weight`, [Dh], 0.1, 1);
+    }
+    put(`${p}post_attention_layernorm.weight`, [D], 0.1, 1);
+    put(`${p}mlp.gate_proj.weight`, [F, D], 0.3);
+    put(`${p}mlp.up_proj.weight`, [F, D], 0.3);
+    put(`${p}mlp.down_proj.weight`, [D, F], 0.2);
+  }
+  put('model.norm.weight', [D], 0.1, 1);
+  if (!tied) put('lm_head.weight', [VOCAB, D], 0.3);
+  const config: Record<string, unknown> = {
+    model_type: family, architectures: [({ qwen2: 'Qwen2ForCausalLM', qwen3: 'Qwen3ForCausalLM', mistral: 'MistralForCausalLM' } as Record<string, string>)[family]],
+    hidden_size: D, intermediate_size: F, num_hidden_layers: L, num_attention_heads: H, num_key_value_heads: K,
+    hidden_act: 'silu', max_position_embeddings: N_CTX, rms_norm_eps: eps, rope_theta: 1000, vocab_size: VOCAB,
+    tie_word_embeddings: tied, rope_scaling: null, bos_token_id: 0, eos_token_id: VOCAB - 1,
+  };
+  let windows: (number | null)[];
+  if (family === 'qwen2') {
+    // Qwen2.5 configs: sliding attention from layer max_window_layers on, only with use_sliding_window.
+    Object.assign(config, { use_sliding_window: true, sliding_window: WINDOW, max_window_layers: 1 });
+    windows = [null, WINDOW];
+  } else if (family === 'qwen3') {
+    Object.assign(config, { head_dim: Dh, attention_bias: false, use_sliding_window: false, sliding_window: null, max_window_layers: L });
+    windows = [null, null];
+  } else {
+    Object.assign(config, { head_dim: Dh, sliding_window: WINDOW });
+    windows = [WINDOW, WINDOW];
+  }
+  writeFolder(dir, config, weights, shapes);
+  const refConfig: LlamaRefConfig = {
+    hidden: D, nHeads: H, nKvHeads: K, nLayers: L, intermediate: F, vocab: VOCAB, eps, theta: 1000, rope: 'half', tied,
+    headDim: Dh, qkvBias: family === 'qwen2', qkNorm: family === 'qwen3', windows,
+  };
   return { path: dir, config, refConfig, weights, shapes, reference: (t, hook) => llamaReference(refConfig, weights, t, hook) };
 }
 

@@ -115,14 +115,17 @@ function synthSteer(rng: Mulberry32, z: Size, seeds: number[]): { rows: ResultRo
       const g = strengths.filter((st) => st <= breakAt(k));
       const collapse = g.includes(breakAt(k)) ? breakAt(k) : null;
       grid.push({ target, method, strengths: g, collapse, valid_at_collapse: collapse === null ? null : 0.05, reached_cap: collapse === null, floor: 0.2 });
+      const vals: SteerPoint[] = [];
       for (const seed of seeds) {
         for (const draw of method === 'random' ? [0, 1] : [undefined]) {
           const val = g.map((st) => point(target, method, st, 'val', seed, k, draw));
-          const pick = val.reduce((a, p) => (p.success_valid > a.success_valid ? p : a));
+          vals.push(...val);
           points.push(...val, ...g.map((st) => point(target, method, st, 'test', seed, k, draw)));
-          chosen.push({ target, method, seed, ...(draw === undefined ? {} : { draw }), strength: pick.strength, val_success_valid: pick.success_valid, agreement: rng.next() });
         }
       }
+      const pooled = g.map((st) => vals.filter((p) => p.strength === st).reduce((a, p) => a + p.success_valid, 0));
+      const pick = pooled.indexOf(Math.max(...pooled));
+      chosen.push({ target, method, strength: g[pick], val_success_valid: pooled[pick] / seeds.length, n_val_outputs: 96, n_val_prompts: 16, agreement: rng.next() });
     });
   }
   const rows: ResultRow[] = [];
@@ -131,7 +134,7 @@ function synthSteer(rng: Mulberry32, z: Size, seeds: number[]): { rows: ResultRo
     for (const method of methods) {
       const test = points.filter((p) => {
         if (p.split !== 'test' || p.target !== target || p.method !== method) return false;
-        const c = chosen.find((x) => x.target === target && x.method === method && x.seed === p.seed && x.draw === p.draw);
+        const c = chosen.find((x) => x.target === target && x.method === method);
         return !c || c.strength === p.strength;
       });
       for (const metric of metrics) {
@@ -155,7 +158,7 @@ function synthSteer(rng: Mulberry32, z: Size, seeds: number[]): { rows: ResultRo
   );
   const section: SteerSection = {
     targets, methods, strengths: strengths.slice(0, 3), grid, settings: { collapse_floor: 0.2, max_strength: 0.8, val_prompts: 16, val_samples: 2, test_prompts: 24, test_samples: 2 },
-    points, chosen, baselines, comparisons, examples, notes: ['strengths are multiples of the mean norm (<1 is weak)'],
+    prompt_split: targets.map((target) => ({ target, seed: 0, val: ['a', 'b'], test: ['c', 'd'] })), points, chosen, baselines, comparisons, examples, notes: ['strengths are multiples of the mean norm (<1 is weak)'],
   };
   return { rows, section };
 }
@@ -383,8 +386,9 @@ test('steering: the collapse table shows each grid, its collapse point and every
     assert.equal(row[1], g.method);
     assert.equal(row[2], g.strengths.map((x) => String(Number(x.toPrecision(3)))).join(', '));
     assert.equal(row[3], g.collapse === null ? `none up to ${g.strengths.at(-1)} (cap)` : String(g.collapse));
-    const bySeed = [0, 1].map((seed) => s.chosen.filter((c) => c.target === g.target && c.method === g.method && c.seed === seed).map((c) => String(c.strength)).join('/')).join(', ');
-    assert.equal(row[5], bySeed, `${g.target} ${g.method}`);
+    const c = s.chosen.find((x) => x.target === g.target && x.method === g.method)!;
+    assert.equal(row[5], String(c.strength), `${g.target} ${g.method}`);
+    assert.equal(row[8], c.agreement.toFixed(3));
   });
   assert.ok(cells.some((r) => r[3].startsWith('none up to')) && cells.some((r) => /^\d/.test(r[3])), 'both collapsed and not-collapsed grids are exercised');
 });

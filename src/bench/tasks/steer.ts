@@ -19,7 +19,9 @@
 //               the detector fitted on the same train tokens; a probe unless told otherwise); N samples per output.
 //   unsteered   the first of those N samples: the base rate, and strength 0 of every direction's curve.
 //
-// Protocol. Per seed the target's neutral prompts are shuffled and split into validation and test prompts.
+// Protocol. The target's neutral prompts are shuffled once (`promptSeed`) and split into validation and test prompts,
+// the same for every seed, so no seed's validation prompt is another seed's test prompt (pooling validation over seeds
+// would otherwise read test prompts).
 //   Grid: per (target, method), common to all seeds (and draws), starting from `strengths` (default 0.1, 0.2, 0.4):
 //   while the validation validity (pooled over seeds and draws) at the largest strength is >= `collapseFloor`
 //   (default 0.2), the next strength (x `growth`, default 2) is added, up to `maxStrength` (default 3.2); likewise
@@ -27,9 +29,11 @@
 //   validation validity below the floor (null: not reached by the cap). With `refine` (on when not given, off in the
 //   bench's default preset for cost) the interval just below the collapse is halved geometrically (one more strength). So every curve shows where
 //   validity breaks, and the grid is chosen on validation only.
-//   Choice: per (seed, method, draw) the strength with the highest validation success_valid (share of outputs on
-//   target and grammatical; ties to the smaller strength). Its stability is measured by a bootstrap over the
-//   validation prompts (`agreement`: the share of resamples that choose the same strength).
+//   Choice: per (target, method) one strength, the one with the highest validation success_valid (share of outputs on
+//   target and grammatical; ties to the smaller strength) pooled over seeds and draws: three times the outputs a
+//   per-seed choice had, and a strength that is the method's, not the seed's. Its stability is measured by a bootstrap
+//   over the validation prompts (`agreement`: the share of resamples that choose the same strength), and the choice
+//   is part of every interval: each bootstrap replicate redraws the validation prompts too and re-chooses.
 //   Test: every strength of the grid is also run on the test prompts, so the whole success-vs-validity curve is a
 //   test-set result; the rows are the test points at the chosen strengths.
 //
@@ -41,10 +45,11 @@
 // where it should do nothing. An @gen method adds the same vector where it acts, so its kl is its base method's.
 // Prompting and rejection add nothing: they have no kl rows.
 //
-// Statistics. The independent unit is the test prompt (outputs of one prompt are correlated); every interval is a
-// cluster bootstrap (stats/cluster.ts) over the distinct test prompts of all seeds, one draw shared by the seeds (their
-// test sets overlap, being draws from one pool; kl: over the neutral documents, the same in every seed), percentile,
-// never clamped; each row says what its interval is over (`interval`). The random control's
+// Statistics. The independent unit is the prompt (outputs of one prompt are correlated); every interval is a cluster
+// bootstrap (stats/cluster.ts) over the test prompts, one draw shared by the seeds (they test the same prompts; kl:
+// over the neutral documents, the same in every seed), and for a method with a strength over the validation prompts
+// as a second stratum, re-choosing the strength in each replicate (so an unstable choice widens the interval instead
+// of hiding in it); percentile, never clamped; each row says what its interval is over (`interval`). The random control's
 // rows pool its draws per prompt and carry the spread over (seed, draw) directions (`draws`). Paired comparisons
 // resample both methods on the same prompts: every method against the best non-SAE, non-control method chosen on
 // VALIDATION success_valid, and against prompting.
@@ -90,7 +95,8 @@ export interface SteerOptions {
   collapseFloor?: number;
   /** Add the geometric midpoint of the interval below the collapse (default true). */
   refine?: boolean;
-  /** Prompts per seed for choosing and for the test (defaults 16 and 24), samples per prompt (defaults 2 and 2). */
+  /** Validation and test prompts (defaults 16 and 24; one split of the target's prompts shared by every seed), samples
+   *  per prompt and seed (defaults 2 and 2). */
   valPrompts?: number;
   testPrompts?: number;
   valSamples?: number;
@@ -98,6 +104,8 @@ export interface SteerOptions {
   /** Random-control draws per (seed, target) (default min(method.draws, 4)) and samples per prompt of each (1). */
   controlDraws?: number;
   controlSamples?: number;
+  /** Seed of the one validation / test split of each target's prompts (default 0). */
+  promptSeed?: number;
   /** Methods also run with steering only at the generating positions (default ['diffmean', 'sae']). */
   genMethods?: readonly string[];
   /** Candidates per output for rejection sampling (default 4). */
@@ -486,6 +494,8 @@ export async function runSteering(o: SteerOptions): Promise<SteerResult> {
   const perEx = o.examplesPer ?? 2;
   const boot = { iterations: o.bootstrapIterations ?? 2000, alpha: 0.05, seed: 0 };
   const choiceIters = o.choiceBootstrap ?? 500;
+  const promptSeed = o.promptSeed ?? 0;
+  const promptSplits: SteerSection['prompt_split'] = [];
   const say = o.onProgress ?? (() => {});
   if (o.seeds.length === 0) throw new ProbityError('BENCH_INPUT', 'runSteering needs at least one seed');
   if (base.length === 0 || base.some((s) => !(s > 0))) throw new ProbityError('BENCH_INPUT', `steering strengths must be > 0, got ${show(o.strengths)}`);
@@ -516,7 +526,7 @@ export async function runSteering(o: SteerOptions): Promise<SteerResult> {
   const comparisons: SteerComparison[] = [];
   const rows: ResultRow[] = [];
   const methodNames: string[] = [];
-  const interval = `95% cluster bootstrap over the distinct test prompts of ${o.seeds.length} seed(s), one draw shared by the seeds`;
+  const interval = `95% cluster bootstrap over the test prompts (the same for the ${o.seeds.length} seed(s), one draw shared by the seeds)`;
   let stream = 1;
 
   for (const target of targets) {
@@ -530,6 +540,9 @@ export async function runSteering(o: SteerOptions): Promise<SteerResult> {
       });
     };
 
+    // One prompt split for every seed (validation and test disjoint across seeds).
+    const promptSplit = splitPrompts(target.prompts, nVal, nTest, promptSeed);
+    promptSplits.push({ target: target.name, seed: promptSeed, val: promptSplit.val.map((p) => p.id), test: promptSplit.test.map((p) => p.id) });
     // Fit every method per seed; one arm per (seed, method, draw, position rule).
     const seeds: SeedState[] = [];
     for (const seed of o.seeds) {
@@ -558,7 +571,7 @@ export async function runSteering(o: SteerOptions): Promise<SteerResult> {
           if (genMethods.has(m.name)) arms.push(mk(true));
         }
       }
-      const { val, test } = splitPrompts(target.prompts, nVal, nTest, seed);
+      const { val, test } = promptSplit;
       seeds.push({ seed, val, test, arms, det: det!, base: { val: { prompt: [], rejection: [], unsteered: [] }, test: { prompt: [], rejection: [], unsteered: [] } } });
     }
     const families = [...new Set(seeds.flatMap((s) => s.arms.map((a) => a.name)))];
@@ -699,27 +712,50 @@ export async function runSteering(o: SteerOptions): Promise<SteerResult> {
       points.push(p);
       return p;
     };
-    const chosenOf = new Map<Arm, number>();
+    // The choice per (target, method): validation success_valid pooled over seeds and draws; valCells[f][i][c] holds
+    // the success_valid items of validation prompt c at the i-th strength of f's grid (every seed's and draw's).
+    const nValP = seeds[0].val.length;
+    const valCells = new Map(families.map((f) => [f, grid.get(f)!.map((s) => {
+      const cells: number[][] = Array.from({ length: nValP }, () => []);
+      for (const arm of armsOf(f)) for (const x of arm.out.val.get(s)!) cells[x.prompt].push(successValid(x));
+      return cells;
+    })]));
+    /** Index in f's grid of the strength chosen on the drawn validation prompts (argmax; ties to the smaller). */
+    const chooseIdx = (f: string, vd: Int32Array): number => {
+      let best = 0;
+      let bestV = -Infinity;
+      valCells.get(f)!.forEach((cells, i) => {
+        let sum = 0;
+        let n = 0;
+        for (const c of vd) for (const v of cells[c]) (sum += v), n++;
+        const m = n ? sum / n : -Infinity;
+        if (m > bestV) (bestV = m), (best = i);
+      });
+      return best;
+    };
+    const allVal = Int32Array.from({ length: nValP }, (_, i) => i);
+    const pickOf = new Map<string, number>();
+    for (const f of families) {
+      const g = grid.get(f)!;
+      const pick = chooseIdx(f, allVal);
+      pickOf.set(f, pick);
+      // Stability: resample the validation prompts, choose again.
+      const rng = new Rng(0x5ca1e);
+      const idx = new Int32Array(nValP);
+      let agree = 0;
+      for (let b = 0; b < choiceIters; b++) {
+        for (let i = 0; i < idx.length; i++) idx[i] = rng.int(idx.length);
+        if (chooseIdx(f, idx) === pick) agree++;
+      }
+      const outs = valCells.get(f)![pick].flat();
+      chosen.push({ target: target.name, method: f, strength: g[pick], val_success_valid: mean(outs), n_val_outputs: outs.length, n_val_prompts: nValP, agreement: choiceIters ? agree / choiceIters : NaN });
+    }
+    const chosenOf = (arm: Arm) => grid.get(arm.name)![pickOf.get(arm.name)!];
     for (const st of seeds) {
       for (const arm of st.arms) {
-        const g = grid.get(arm.name)!;
         for (const split of ['val', 'test'] as const) {
-          for (const s of g) point(arm.name, s, split, st.seed, arm.out[split].get(s)!, split === 'val' ? st.val.length : st.test.length, klOf(arm.kl.get(s)!), 1, arm.draw);
+          for (const s of grid.get(arm.name)!) point(arm.name, s, split, st.seed, arm.out[split].get(s)!, split === 'val' ? st.val.length : st.test.length, klOf(arm.kl.get(s)!), 1, arm.draw);
         }
-        const valSv = g.map((s) => mean(arm.out.val.get(s)!.map(successValid)));
-        const pick = argmax(valSv);
-        chosenOf.set(arm, g[pick]);
-        // Stability: resample the validation prompts, choose again.
-        const cells = g.map((s) => byPrompt(arm.out.val.get(s)!, st.val.length, successValid));
-        const rng = new Rng(0x5ca1e ^ st.seed);
-        let agree = 0;
-        const idx = new Int32Array(st.val.length);
-        for (let b = 0; b < choiceIters; b++) {
-          for (let i = 0; i < idx.length; i++) idx[i] = rng.int(idx.length);
-          const sv = cells.map((c) => clusteredMean([c])([idx]));
-          if (argmax(sv) === pick) agree++;
-        }
-        chosen.push({ target: target.name, method: arm.name, seed: st.seed, ...(arm.draw === undefined ? {} : { draw: arm.draw }), strength: g[pick], val_success_valid: valSv[pick], agreement: choiceIters ? agree / choiceIters : NaN });
       }
       for (const split of ['val', 'test'] as const) {
         const n = split === 'val' ? st.val.length : st.test.length;
@@ -729,88 +765,92 @@ export async function runSteering(o: SteerOptions): Promise<SteerResult> {
       }
     }
 
-    // Test outputs at the chosen point, per (method, seed): the rows' and comparisons' data.
+    // Test outputs per (method, seed) at a strength: the rows' and comparisons' data.
     const names = [...families, 'prompt', 'rejection', 'unsteered'];
     for (const n of names) if (!methodNames.includes(n)) methodNames.push(n);
-    const chosenTest = (name: string, st: SeedState): Output[] =>
+    const testOuts = (name: string, st: SeedState, s?: number): Output[] =>
       ['prompt', 'rejection', 'unsteered'].includes(name)
         ? st.base.test[name as 'prompt']
-        : st.arms.filter((a) => a.name === name).flatMap((a) => a.out.test.get(chosenOf.get(a)!)!);
-    // Clusters: the distinct test prompts of all seeds. The seeds' test sets are draws from one prompt pool and
-    // overlap, so one draw of distinct prompts serves every seed (a prompt two seeds test keeps one multiplicity in
-    // both); redrawing each seed's set on its own would count a shared prompt as independent evidence.
+        : st.arms.filter((a) => a.name === name).flatMap((a) => a.out.test.get(s ?? chosenOf(a))!);
+    // Clusters: the test prompts (one draw serves every seed: they test the same prompts) and, as a second stratum,
+    // the validation prompts a strength is chosen on.
     const promptIds = [...new Set(seeds.flatMap((st) => st.test.map((p) => p.id)))];
     const slotOf = new Map(promptIds.map((id, i) => [id, i]));
-    const cellsOf = (name: string, f: (o: Output) => number) =>
+    const cellsOf = (name: string, f: (o: Output) => number, s?: number) =>
       seeds.map((st) => {
         const cells: number[][] = promptIds.map(() => []);
-        byPrompt(chosenTest(name, st), st.test.length, f).forEach((items, c) => (cells[slotOf.get(st.test[c].id)!] = items));
+        byPrompt(testOuts(name, st, s), st.test.length, f).forEach((items, c) => (cells[slotOf.get(st.test[c].id)!] = items));
         return cells;
       });
-    const nClusters = [promptIds.length];
-    const everySeed = (stat: (d: readonly Int32Array[]) => number) => (d: readonly Int32Array[]) => stat(seeds.map(() => d[0]));
+    const nClusters = [promptIds.length, nValP];
+    const hasStrength = (name: string) => families.includes(name);
+    /** The test statistic of `name` on a draw: for a method with a strength, at the strength re-chosen on the drawn
+     *  validation prompts (d[1]); null when no output has a finite value. */
+    const statOf = (name: string, f: (o: Output) => number): ((d: readonly Int32Array[]) => number) | null => {
+      if (cellsOf(name, f).every((sd) => sd.every((c) => c.length === 0))) return null;
+      if (!hasStrength(name)) {
+        const m = clusteredMean(cellsOf(name, f));
+        return (d) => m(seeds.map(() => d[0]));
+      }
+      const per = grid.get(name)!.map((s) => clusteredMean(cellsOf(name, f, s)));
+      return (d) => per[chooseIdx(name, d[1])](seeds.map(() => d[0]));
+    };
+    const withChoice = (name: string) => (hasStrength(name) ? `; the ${nValP} validation prompts redrawn as a second stratum, the strength re-chosen in every replicate` : '');
 
     for (const name of names) {
       const row = (metric: string, m: number, lo: number, hi: number, what: string, extra: Partial<ResultRow> = {}) =>
         rows.push({ suite: 'steer', task: 'steering', concept: target.name, method: name, metric, mean: m, ci_low: lo, ci_high: hi, n_seeds: seeds.length, interval: what, ...extra });
       const arms = seeds.flatMap((st) => st.arms.filter((a) => a.name === name));
       for (const metric of ['success', 'valid', 'success_valid', 'nll'] as const) {
-        const values = cellsOf(name, METRIC_OF[metric]);
-        if (values.every((s) => s.every((c) => c.length === 0))) continue;
-        const ci = clusterBootstrap(nClusters, everySeed(clusteredMean(values)), boot);
+        const stat = statOf(name, METRIC_OF[metric]);
+        if (!stat) continue;
+        const ci = clusterBootstrap(nClusters, stat, boot);
         let draws: ResultRow['draws'];
         if (arms.some((a) => a.draw !== undefined)) {
-          const per = arms.map((a) => mean(a.out.test.get(chosenOf.get(a)!)!.map(METRIC_OF[metric]).filter(Number.isFinite)));
-          draws = { n: per.length, sd: per.length > 1 ? std(per) : NaN, min: Math.min(...per), max: Math.max(...per), over: `${per.length} (seed, draw) directions, each at its own chosen strength` };
+          const per = arms.map((a) => mean(a.out.test.get(chosenOf(a))!.map(METRIC_OF[metric]).filter(Number.isFinite)));
+          draws = { n: per.length, sd: per.length > 1 ? std(per) : NaN, min: Math.min(...per), max: Math.max(...per), over: `${per.length} (seed, draw) directions at the method's chosen strength` };
         }
-        row(metric, ci.estimate, ci.lo, ci.hi, interval, draws ? { draws } : {});
+        row(metric, ci.estimate, ci.lo, ci.hi, interval + withChoice(name), draws ? { draws } : {});
       }
       if (arms.length) {
-        // KL: per seed the pooled per-document KL at the chosen strength (over draws for the control); documents are
-        // the clusters (the same neutral documents in every seed).
-        const perSeed = seeds.map((st) => {
-          const mine = arms.filter((a) => a.seed === st.seed);
-          return mine.map((a) => a.kl.get(chosenOf.get(a)!)!);
-        });
-        const nDocs = perSeed[0][0].length;
-        const kl = (d: readonly Int32Array[]) =>
-          mean(perSeed.map((list, s) => mean(list.map((docs) => {
+        // KL: per seed the pooled per-document KL at the (re-)chosen strength (over draws for the control); documents
+        // are the clusters (the same neutral documents in every seed), the validation prompts the second stratum.
+        const g = grid.get(name)!;
+        const perIdx = g.map((s) => seeds.map((st) => arms.filter((a) => a.seed === st.seed).map((a) => a.kl.get(s)!)));
+        const nDocs = perIdx[0][0][0].length;
+        const klAt = (perSeed: DocKl[][][], dd: Int32Array) =>
+          mean(perSeed.map((list) => mean(list.map((docs) => {
             let sum = 0;
             let n = 0;
-            for (const j of d[s]) {
-              sum += docs[j].sum;
-              n += docs[j].n;
-            }
+            for (const j of dd) (sum += docs[j].sum), (n += docs[j].n);
             return sum / n;
           }))));
-        const ci = clusterBootstrap([nDocs], everySeed(kl), boot); // the same neutral documents in every seed: one draw
-        row('kl', ci.estimate, ci.lo, ci.hi, `95% cluster bootstrap over the ${nDocs} neutral documents (the same in every seed, one draw shared)`);
-        const st = arms.map((a) => chosenOf.get(a)!);
-        row('strength', mean(st), Math.min(...st), Math.max(...st), `range of the strengths chosen on validation (${st.length} choices)`);
+        const ci = clusterBootstrap([nDocs, nValP], (d) => klAt(perIdx[chooseIdx(name, d[1])], d[0]), boot);
+        row('kl', ci.estimate, ci.lo, ci.hi, `95% cluster bootstrap over the ${nDocs} neutral documents (the same in every seed, one draw shared)${withChoice(name)}`);
+        const sc = clusterBootstrap([nValP], (d) => g[chooseIdx(name, d[0])], boot);
+        row('strength', sc.estimate, sc.lo, sc.hi, `the strength chosen on validation; interval: 2.5-97.5 percentiles of the strength re-chosen on ${boot.iterations} bootstrap resamples of the ${nValP} validation prompts`);
       }
       const spo = name === 'rejection' ? rejN : 1;
       row('samples_per_output', spo, spo, spo, 'design constant (no interval)');
     }
 
-    // Paired comparisons on success_valid, over the same test prompts: against the best non-SAE, non-control method
-    // chosen by VALIDATION success_valid (at its chosen strength), and against prompting.
+    // Paired comparisons on success_valid, over the same test (and validation) prompts: against the best non-SAE,
+    // non-control method chosen by VALIDATION success_valid (at its chosen strength), and against prompting.
     const valScore = (name: string) =>
-      mean(seeds.map((st) => (['prompt', 'rejection'].includes(name)
-        ? mean(st.base.val[name as 'prompt'].map(successValid))
-        : mean(chosen.filter((c) => c.target === target.name && c.method === name && c.seed === st.seed).map((c) => c.val_success_valid)))));
+      hasStrength(name)
+        ? chosen.find((c) => c.target === target.name && c.method === name)!.val_success_valid
+        : mean(seeds.map((st) => mean(st.base.val[name as 'prompt'].map(successValid))));
     const candidates = names.filter((m) => !isSaeMethod(m) && !isControl(m));
     for (const m of candidates) baselines.push({ target: target.name, method: m, val_success_valid: valScore(m) });
     const best = candidates.reduce((a, b) => (valScore(b) > valScore(a) ? b : a));
-    const svCells = new Map(names.map((m) => [m, cellsOf(m, successValid)]));
+    const svStat = new Map(names.map((m) => [m, statOf(m, successValid)!]));
     const compare = (m: string, b: string, baselineRule: string) => {
-      const x = svCells.get(m)!;
-      const y = svCells.get(b)!;
-      const mx = everySeed(clusteredMean(x));
-      const my = everySeed(clusteredMean(y));
+      const mx = svStat.get(m)!;
+      const my = svStat.get(b)!;
       const ci = clusterBootstrap(nClusters, (d) => mx(d) - my(d), boot);
       comparisons.push({
         target: target.name, method: m, baseline: b, baseline_rule: baselineRule, metric: 'success_valid', diff: ci.estimate, ci_low: ci.lo, ci_high: ci.hi, p: ci.p,
-        n_units: promptIds.length, interval: `${interval} (paired: both methods on the same drawn prompts)`,
+        n_units: promptIds.length, interval: `${interval} (paired: both methods on the same drawn prompts${hasStrength(m) || hasStrength(b) ? '; strengths re-chosen on the same drawn validation prompts' : ''})`,
       });
     };
     for (const m of names) if (m !== best) compare(m, best, 'best non-SAE, non-control method by validation success_valid');
@@ -840,8 +880,8 @@ export async function runSteering(o: SteerOptions): Promise<SteerResult> {
     for (const name of names) {
       const st = seeds[0];
       const arm = st.arms.find((a) => a.name === name);
-      const outs = arm ? arm.out.test.get(chosenOf.get(arm)!)! : chosenTest(name, st);
-      const strength = arm ? chosenOf.get(arm)! : 0;
+      const outs = arm ? arm.out.test.get(chosenOf(arm))! : testOuts(name, st);
+      const strength = arm ? chosenOf(arm) : 0;
       const prompts = st.test.map((p) => (name === 'prompt' ? p.prompted : p.text));
       for (const x of outs.slice(0, perEx)) examples.push({ target: target.name, method: name, strength, prompt: prompts[x.prompt], output: x.text, success: x.success, valid: x.valid });
       const c = grids.find((g) => g.target === target.name && g.method === name)?.collapse;
@@ -853,23 +893,18 @@ export async function runSteering(o: SteerOptions): Promise<SteerResult> {
   }
 
   // Stability of the choices, in words.
-  for (const target of targets) {
-    for (const m of methodNames) {
-      const cs = chosen.filter((c) => c.target === target.name && c.method === m);
-      if (cs.length === 0) continue;
-      const agreement = mean(cs.map((c) => c.agreement));
-      const distinct = new Set(cs.map((c) => c.strength)).size;
-      if (agreement < 0.5) notes.push(`${target.name} / ${m}: unstable strength choice (${distinct} distinct strengths over ${cs.length} choices; a validation-prompt bootstrap repeats the choice ${(100 * agreement).toFixed(0)}% of the time)`);
-    }
+  for (const c of chosen) {
+    if (c.agreement < 0.5) notes.push(`${c.target} / ${c.method}: unstable strength choice (a validation-prompt bootstrap repeats the choice of ${c.strength} ${(100 * c.agreement).toFixed(0)}% of the time; the intervals include this: every replicate re-chooses)`);
   }
   notes.push(
-    `outputs per point: validation ${nVal} prompts x ${valSamples} samples, test ${nTest} prompts x ${testSamples} samples per seed (random control: ${controlSamples} sample(s) per prompt and draw)`,
+    `outputs per point: validation ${nVal} prompts x ${valSamples} samples, test ${nTest} prompts x ${testSamples} samples per seed (random control: ${controlSamples} sample(s) per prompt and draw); the choice reads every seed's validation outputs`,
     'success and validity are both judged on the reply, or on its complete sentences / lines when the token limit cut it',
     'prompting, rejection sampling and the unsteered model add no vector: they have no kl rows (0 by construction)',
     `${[...genMethods].filter((m) => methodNames.includes(`${m}@gen`)).map((m) => `${m}@gen`).join(', ') || 'no method'} steer(s) only the generating positions; their kl is the same vector's at every position`,
     o.methodsForSeed
-      ? 'each seed varies the document split the methods are fitted on, the prompt split, the samples and (with one SAE per seed) the SAE; intervals resample the distinct test prompts of all seeds (one draw shared by the seeds), not the seeds'
-      : 'the SAE is fixed across seeds; seeds vary the document split the methods are fitted on, the prompt split and the samples; intervals resample the distinct test prompts of all seeds (one draw shared by the seeds), not the seeds',
+      ? 'each seed varies the document split the methods are fitted on, the samples and (with one SAE per seed) the SAE; the prompts are split once (validation and test the same in every seed); intervals resample the test prompts (one draw shared by the seeds) and the validation prompts the strength is chosen on, not the seeds'
+      : 'the SAE is fixed across seeds; seeds vary the document split the methods are fitted on and the samples; the prompts are split once (validation and test the same in every seed); intervals resample the test prompts (one draw shared by the seeds) and the validation prompts the strength is chosen on, not the seeds',
+    'strength choice: one per (target, method), the validation argmax of success_valid pooled over seeds and draws (ties to the smaller strength)',
   );
 
   return {
@@ -878,9 +913,9 @@ export async function runSteering(o: SteerOptions): Promise<SteerResult> {
       targets: targets.map((t) => t.name), methods: methodNames, strengths: base, grid: grids,
       settings: {
         collapse_floor: floor, growth, max_strength: cap, min_strength: floorS, refine, val_prompts: nVal, val_samples: valSamples, test_prompts: nTest, test_samples: testSamples,
-        control_draws: o.controlDraws ?? 4, control_samples: controlSamples, gen_methods: [...genMethods], rejection_n: rejN, choice_bootstrap: choiceIters, unit_norm: unitNorm,
+        control_draws: o.controlDraws ?? 4, control_samples: controlSamples, prompt_seed: promptSeed, gen_methods: [...genMethods], rejection_n: rejN, choice_bootstrap: choiceIters, unit_norm: unitNorm,
       },
-      points, chosen, baselines, comparisons, examples, notes: [...new Set(notes)],
+      prompt_split: promptSplits, points, chosen, baselines, comparisons, examples, notes: [...new Set(notes)],
     },
   };
 }

@@ -1,8 +1,9 @@
-// Causal self-attention shared by both architectures, from per-head q, k, v in TransformerLens layout.
+// Causal self-attention shared by every architecture (scale, soft-cap and sliding window from the spec), from per-head q, k, v in TransformerLens layout.
 // Dims: B batch, T query positions, S key positions (past + T), H heads, K kv heads, Dh head dim.
 import type { Tensor } from '../../engine/graph/graph.js';
 import * as op from '../../engine/ops/index.js';
 import type { BuildContext } from './context.js';
+import { softCap } from './norm.js';
 
 /** q [B, T, H, Dh], k/v [B, T, K, Dh] (after RoPE where it applies) -> z [B, T, H, Dh]. */
 export function attention(ctx: BuildContext, l: number, q: Tensor, k: Tensor, v: Tensor): Tensor {
@@ -18,8 +19,10 @@ export function attention(ctx: BuildContext, l: number, q: Tensor, k: Tensor, v:
     kh = rep(kh);
     vh = rep(vh);
   }
-  let scores = op.mul(op.matmul(qh, op.transpose(kh, [0, 1, 3, 2])), 1 / Math.sqrt(Dh)); // [B, H, T, S]
-  scores = op.where(ctx.attentionMask(qh, kh), scores, -1e9);
+  const { attnScale, attnSoftcap, windows } = ctx.spec;
+  let scores = op.mul(op.matmul(qh, op.transpose(kh, [0, 1, 3, 2])), attnScale ?? 1 / Math.sqrt(Dh)); // [B, H, T, S]
+  if (attnSoftcap) scores = softCap(scores, attnSoftcap);
+  scores = op.where(ctx.attentionMask(qh, kh, windows?.[l] ?? null), scores, -1e9);
   scores = ctx.hook(`${b}.hook_attn_scores`, scores);
   const pattern = ctx.hook(`${b}.hook_pattern`, op.softmax(scores, -1)); // [B, H, T, S]
   const z = op.transpose(op.matmul(pattern, vh), [0, 2, 1, 3]); // [B, T, H, Dh]

@@ -6,6 +6,7 @@ import * as op from '../../engine/ops/index.js';
 import type { NDArray } from '../../engine/ndarray.js';
 import { ProbityError, show } from '../../errors.js';
 import type { TransformerSpec } from '../spec.js';
+import { softCap } from './norm.js';
 import { applyIntervention, type FeedValue, type Intervention } from '../hooks/interventions.js';
 
 export type Layout = 'out_in' | 'in_out';
@@ -44,7 +45,7 @@ export class BuildContext {
   readonly keyMask: Tensor; // [B, S] bool, S = past + T: false at padding
   readonly feeds = new Map<string, FeedValue>();
   readonly seen: string[] = [];
-  private maskCache: Tensor | null = null;
+  private maskCache = new Map<number | null, Tensor>();
 
   /**
    * `embed` builds inside an existing graph instead (training): it supplies the token/position/mask tensors and the
@@ -127,17 +128,24 @@ export class BuildContext {
     return { k: kk, v: vv };
   }
 
-  /** [B, 1, T, S] bool: key j visible from query i when j <= past + i and key j is not padding. */
-  attentionMask(q: Tensor, k: Tensor): Tensor {
-    if (this.maskCache) return this.maskCache;
+  /**
+   * [B, 1, T, S] bool: key j visible from query i when j <= past + i and key j is not padding; with a sliding
+   * `window`, also j > past + i - window (the window counts the query itself, as HF's sliding_window_overlay).
+   * Slot distance is position distance: padding is only ever on the left, before every real token.
+   */
+  attentionMask(q: Tensor, k: Tensor, window: number | null = null): Tensor {
+    const hit = this.maskCache.get(window);
+    if (hit) return hit;
     const S = op.gather(op.shapeOf(k), this.g.ints([2]));
     const T = op.gather(op.shapeOf(q), this.g.ints([2]));
     const qIdx = op.add(op.arange(q, 2), op.sub(S, T)); // [T] absolute index of each query
     const kIdx = op.arange(k, 2); // [S]
-    const causal = op.lessOrEqual(op.unsqueeze(kIdx, 0), op.unsqueeze(qIdx, 1)); // [T, S]
+    let visible = op.lessOrEqual(op.unsqueeze(kIdx, 0), op.unsqueeze(qIdx, 1)); // [T, S]
+    if (window !== null) visible = op.and(visible, op.greater(op.unsqueeze(kIdx, 0), op.unsqueeze(op.sub(qIdx, window), 1)));
     const pad = op.unsqueeze(this.keyMask, [1, 2]); // [B, 1, 1, S]
-    this.maskCache = op.and(op.unsqueeze(causal, [0, 1]), pad);
-    return this.maskCache;
+    const m = op.and(op.unsqueeze(visible, [0, 1]), pad);
+    this.maskCache.set(window, m);
+    return m;
   }
 
   /** Logits (or nothing) from the final normalised residual. */
@@ -147,7 +155,8 @@ export class BuildContext {
     const name = this.spec.tied ? 'embed.W_E' : 'unembed.W_U';
     const W = this.w(name); // [V, D] (Linear layout) for both
     if (W.shape[0] !== this.spec.vocab) throw new ProbityError('WEIGHT_SHAPE', `${name} has dims ${show(W.shape)}, expected [${this.spec.vocab}, ${this.spec.dModel}]`);
-    this.logits = op.matmul(h, op.transpose(W, [1, 0])); // [B, T, V]
+    const logits = op.matmul(h, op.transpose(W, [1, 0])); // [B, T, V]
+    this.logits = this.spec.finalSoftcap ? softCap(logits, this.spec.finalSoftcap) : logits;
     if (!this.external) this.g.output(this.logits, 'logits');
   }
 

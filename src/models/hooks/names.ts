@@ -3,12 +3,15 @@
 //   hook_embed, hook_pos_embed (GPT-2)        [B, T, D]
 //   blocks.L.hook_resid_pre|mid|post          [B, T, D]
 //   blocks.L.ln1.hook_normalized, ln2.…       [B, T, D]
-//   blocks.L.attn.hook_q, hook_rot_q (Llama)  [B, T, H, Dh]
+//   blocks.L.attn.hook_q, hook_rot_q (RoPE)   [B, T, H, Dh]
 //   blocks.L.attn.hook_k|v, hook_rot_k        [B, T, K, Dh]
+//   blocks.L.attn.q_norm|k_norm.hook_normalized  [B, T, H|K, Dh]  (Qwen3, Gemma-3: per-head norm before RoPE)
 //   blocks.L.attn.hook_attn_scores|pattern    [B, H, T, S]   (scores are pre-softmax, masked)
 //   blocks.L.attn.hook_z                      [B, T, H, Dh]
-//   blocks.L.hook_attn_out, hook_mlp_out      [B, T, D]
-//   blocks.L.mlp.hook_pre, hook_post          [B, T, F]      (Llama: hook_pre = gate, hook_pre_linear = up)
+//   blocks.L.hook_attn_out, hook_mlp_out      [B, T, D]      (Gemma: after ln1_post / ln2_post, what is added)
+//   blocks.L.ln1_post|ln2_post.hook_normalized  [B, T, D]    (Gemma's post-attention / post-feedforward norms)
+//   blocks.L.hook_resid_mid                   [B, T, D]      (absent with GPT-NeoX's parallel residual)
+//   blocks.L.mlp.hook_pre, hook_post          [B, T, F]      (gated MLPs: hook_pre = gate, hook_pre_linear = up)
 //   ln_final.hook_normalized                  [B, T, D]
 import { ProbityError } from '../../errors.js';
 import type { TransformerSpec } from '../spec.js';
@@ -16,14 +19,22 @@ import type { TransformerSpec } from '../spec.js';
 export function hookNames(spec: TransformerSpec): string[] {
   const names = ['hook_embed'];
   if (spec.arch === 'gpt2') names.push('hook_pos_embed');
+  const gated = spec.arch === 'llama' || spec.arch === 'gemma';
+  const gemma = spec.arch === 'gemma';
   for (let l = 0; l < spec.nLayers; l++) {
     const b = `blocks.${l}`;
     names.push(`${b}.hook_resid_pre`, `${b}.ln1.hook_normalized`, `${b}.attn.hook_q`, `${b}.attn.hook_k`, `${b}.attn.hook_v`);
+    if (spec.qkNorm) names.push(`${b}.attn.q_norm.hook_normalized`, `${b}.attn.k_norm.hook_normalized`);
     if (spec.rope) names.push(`${b}.attn.hook_rot_q`, `${b}.attn.hook_rot_k`);
-    names.push(`${b}.attn.hook_attn_scores`, `${b}.attn.hook_pattern`, `${b}.attn.hook_z`, `${b}.hook_attn_out`, `${b}.hook_resid_mid`);
+    names.push(`${b}.attn.hook_attn_scores`, `${b}.attn.hook_pattern`, `${b}.attn.hook_z`);
+    if (gemma) names.push(`${b}.ln1_post.hook_normalized`);
+    names.push(`${b}.hook_attn_out`);
+    if (!spec.parallelResidual) names.push(`${b}.hook_resid_mid`);
     names.push(`${b}.ln2.hook_normalized`, `${b}.mlp.hook_pre`);
-    if (spec.arch === 'llama') names.push(`${b}.mlp.hook_pre_linear`);
-    names.push(`${b}.mlp.hook_post`, `${b}.hook_mlp_out`, `${b}.hook_resid_post`);
+    if (gated) names.push(`${b}.mlp.hook_pre_linear`);
+    names.push(`${b}.mlp.hook_post`);
+    if (gemma) names.push(`${b}.ln2_post.hook_normalized`);
+    names.push(`${b}.hook_mlp_out`, `${b}.hook_resid_post`);
   }
   names.push('ln_final.hook_normalized');
   return names;

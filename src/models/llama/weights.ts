@@ -1,4 +1,4 @@
-// Llama checkpoint names -> ours, for GGUF (llama.cpp names) and Hugging Face safetensors.
+// Llama (and Qwen2/3, Mistral) checkpoint names -> ours, for GGUF (llama.cpp names) and Hugging Face safetensors.
 import type { TransformerSpec } from '../spec.js';
 import type { WeightEntry } from '../common/weights.js';
 
@@ -26,6 +26,22 @@ export function llamaWeightTable(s: TransformerSpec, format: 'gguf' | 'hf'): Wei
       { name: `${b}.mlp.W_in`, file: pick('ffn_up', 'mlp.up_proj'), dims: [F, D] },
       { name: `${b}.mlp.W_out`, file: pick('ffn_down', 'mlp.down_proj'), dims: [D, F] },
     );
+    // Qwen2 (q/k/v biases), Qwen3 (q_norm/k_norm, attention_bias); llama.cpp spells them attn_q.bias, attn_q_norm.
+    const bias = (gg: string, hh: string) => (format === 'gguf' ? [`blk.${l}.${gg}.bias`] : hf(`layers.${l}.${hh}.bias`));
+    if (s.bias?.qkv) {
+      t.push(
+        { name: `${b}.attn.b_Q`, file: bias('attn_q', 'self_attn.q_proj'), dims: [H * Dh] },
+        { name: `${b}.attn.b_K`, file: bias('attn_k', 'self_attn.k_proj'), dims: [K * Dh] },
+        { name: `${b}.attn.b_V`, file: bias('attn_v', 'self_attn.v_proj'), dims: [K * Dh] },
+      );
+    }
+    if (s.bias?.o) t.push({ name: `${b}.attn.b_O`, file: bias('attn_output', 'self_attn.o_proj'), dims: [D] });
+    if (s.qkNorm) {
+      t.push(
+        { name: `${b}.attn.q_norm.w`, file: pick('attn_q_norm', 'self_attn.q_norm'), dims: [Dh] },
+        { name: `${b}.attn.k_norm.w`, file: pick('attn_k_norm', 'self_attn.k_norm'), dims: [Dh] },
+      );
+    }
   }
   return t;
 }

@@ -1,8 +1,12 @@
-// GGUF (v2/v3, little-endian) reader and a small F32/F16/BF16 writer.
+// GGUF (v2/v3, little-endian) reader and a small writer (F32/F16/BF16, and the quantized types for test files).
 // Format: https://github.com/ggml-org/ggml/blob/master/docs/gguf.md
-// The whole file is read into one Buffer; every read is bounds-checked first so corrupt input becomes a ProbityError
-// with a stable code, never a RangeError.
-import { writeFileSync } from 'node:fs';
+// A float file is read into one Buffer (F32 tensors are zero-copy views of it); every read is bounds-checked first so
+// corrupt input becomes a ProbityError with a stable code, never a RangeError. Quantized tensors (quant/: Q8_0, Q4_0,
+// Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K) are dequantized block by block straight into the Float32Array tensorData()
+// returns. A large file holding quantized tensors is read lazily: only its header stays in memory, and each tensor's
+// bytes are read from disk in chunks of at most CHUNK_BYTES as they are dequantized, so loading needs the float32
+// weights plus one chunk, not also the file.
+import { closeSync, fstatSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { ProbityError, show } from '../../errors.js';
 import {
   bf16ToF32,
@@ -15,6 +19,7 @@ import {
   safeProduct,
   swapBytes,
 } from './common.js';
+import { isQuantType, QUANT_CODECS, QUANT_TYPES, type QuantType } from './quant/index.js';
 
 export type GgufScalarType =
   | 'uint8' | 'int8' | 'uint16' | 'int16' | 'uint32' | 'int32' | 'float32'
@@ -57,8 +62,30 @@ const GGML_TYPES: Readonly<Record<number, readonly [string, number, number]>> = 
   29: ['IQ1_M', 256, 56], 30: ['BF16', 1, 2], 34: ['TQ1_0', 256, 54], 35: ['TQ2_0', 256, 66], 39: ['MXFP4', 32, 17],
 };
 const GGML_TYPE_IDS: ReadonlyMap<string, number> = new Map(Object.entries(GGML_TYPES).map(([id, t]) => [t[0], Number(id)]));
-/** ggml types that tensorData() converts to float32. */
+/** ggml float types that tensorData() reads or converts to float32. */
 export const GGUF_FLOAT_TYPES = ['F32', 'F16', 'BF16'] as const;
+/** Every ggml type tensorData() returns as float32: the float types, then the quantized ones it dequantizes. */
+export const GGUF_READABLE_TYPES: readonly string[] = [...GGUF_FLOAT_TYPES, ...QUANT_TYPES];
+
+// llama.cpp's llama_ftype (general.file_type): what llama-quantize was asked for. The tensors' own types say what the
+// file holds (a Q4_K_M file has Q4_K, Q6_K and F32 tensors); this is only the label.
+const FILE_TYPES: Readonly<Record<number, string>> = {
+  0: 'ALL_F32', 1: 'MOSTLY_F16', 2: 'MOSTLY_Q4_0', 3: 'MOSTLY_Q4_1', 4: 'MOSTLY_Q4_1_SOME_F16', 7: 'MOSTLY_Q8_0',
+  8: 'MOSTLY_Q5_0', 9: 'MOSTLY_Q5_1', 10: 'MOSTLY_Q2_K', 11: 'MOSTLY_Q3_K_S', 12: 'MOSTLY_Q3_K_M', 13: 'MOSTLY_Q3_K_L',
+  14: 'MOSTLY_Q4_K_S', 15: 'MOSTLY_Q4_K_M', 16: 'MOSTLY_Q5_K_S', 17: 'MOSTLY_Q5_K_M', 18: 'MOSTLY_Q6_K',
+  19: 'MOSTLY_IQ2_XXS', 20: 'MOSTLY_IQ2_XS', 21: 'MOSTLY_Q2_K_S', 22: 'MOSTLY_IQ3_XS', 23: 'MOSTLY_IQ3_XXS',
+  24: 'MOSTLY_IQ1_S', 25: 'MOSTLY_IQ4_NL', 26: 'MOSTLY_IQ3_S', 27: 'MOSTLY_IQ3_M', 28: 'MOSTLY_IQ2_S', 29: 'MOSTLY_IQ2_M',
+};
+
+/** One ggml type's share of a file (GgufFile.typeSummary). */
+export interface GgufTypeCount {
+  type: string;
+  tensors: number;
+  elements: number;
+  bytes: number;
+  /** Whether tensorData() reads this type. */
+  readable: boolean;
+}
 
 /** Name of a ggml type id ('Q4_K', ...), or undefined for an unknown/removed id. */
 export function ggmlTypeName(id: number): string | undefined {
@@ -84,12 +111,26 @@ export interface GgufTensorInfo {
 export const GGUF_MAGIC = 'GGUF';
 const DEFAULT_ALIGNMENT = 32;
 
+/** Where tensor bytes come from when they are not in GgufFile.buffer: byte ranges of the file on disk. */
+export interface GgufByteSource {
+  readonly size: number;
+  read(offset: number, length: number): Buffer;
+}
+
+// Largest read of a lazy file's tensor bytes at once (rounded down to whole blocks).
+const CHUNK_BYTES = 4 << 20;
+// Quantized files from this size on are read lazily by default (below it, holding the file costs little).
+const LAZY_MIN_BYTES = 64 << 20;
+
 export class GgufFile {
   private readonly byName: Map<string, GgufTensorInfo>;
 
   constructor(
     readonly path: string,
-    /** The whole file. Views returned by tensorData()/tensorBytes() alias it. */
+    /**
+     * The whole file, or for a lazily read file (`lazy` true) only its header. Views returned by tensorData() and
+     * tensorBytes() of an F32 tensor alias it when it holds the tensor.
+     */
     readonly buffer: Buffer,
     readonly version: number,
     readonly metadata: Record<string, GgufValue>,
@@ -98,8 +139,24 @@ export class GgufFile {
     readonly alignment: number,
     /** Absolute byte offset of the (aligned) tensor data section. */
     readonly dataOffset: number,
+    /** Tensor bytes past `buffer` are read from here (readGguf of a quantized file). */
+    private readonly source?: GgufByteSource,
   ) {
     this.byName = new Map(tensors.map((t) => [t.name, t]));
+  }
+
+  /** True when tensor bytes are read from disk on demand rather than held in `buffer`. */
+  get lazy(): boolean {
+    return this.source !== undefined;
+  }
+
+  /** `length` bytes at absolute `offset`: a view of `buffer` when it holds them, else read from the file. */
+  private bytesAt(offset: number, length: number): Buffer {
+    if (offset + length <= this.buffer.length) return this.buffer.subarray(offset, offset + length);
+    if (!this.source || offset + length > this.source.size) {
+      throw new ProbityError('GGUF_TENSOR_OUT_OF_BOUNDS', `${this.path}: bytes ${offset}..${offset + length} are past the end of the file`);
+    }
+    return this.source.read(offset, length);
   }
 
   has(name: string): boolean {
@@ -119,34 +176,168 @@ export class GgufFile {
     return t;
   }
 
-  /** Raw tensor bytes, zero-copy. */
+  /** Raw tensor bytes: zero-copy, or (lazy file) read from disk. */
   tensorBytes(name: string): Uint8Array {
     const t = this.tensor(name);
-    return this.buffer.subarray(t.offset, t.offset + t.byteLength);
+    return this.bytesAt(t.offset, t.byteLength);
   }
 
-  /** F32 as a zero-copy view where aligned (a copy otherwise); F16/BF16 converted. Other types are refused. */
+  /**
+   * F32 as a zero-copy view where aligned (a copy otherwise, or read from disk for a lazy file); F16/BF16 converted;
+   * the quantized types in GGUF_READABLE_TYPES dequantized block by block into the returned array (the only memory
+   * used besides, for a lazy file, one read chunk of at most 4 MiB). Other types (IQ*, Q2_K, Q3_K, ...) are refused,
+   * naming the tensor and the type.
+   */
   tensorData(name: string): Float32Array {
     const t = this.tensor(name);
-    switch (t.type) {
-      case 'F32':
-        return float32At(this.buffer, t.offset, t.nElements);
-      case 'F16':
-        return f16ToF32(this.buffer, t.offset, t.nElements);
-      case 'BF16':
-        return bf16ToF32(this.buffer, t.offset, t.nElements);
-      default:
-        throw new ProbityError(
-          'GGUF_UNSUPPORTED_TYPE',
-          `${this.path}: tensor ${show(name)} has ggml type ${t.type} (id ${t.typeId}), which probity cannot read; ` +
-            `supported types are ${GGUF_FLOAT_TYPES.join(', ')} (re-export the model as F16 or F32)`,
-        );
+    if (t.type === 'F32') return float32At(this.bytesAt(t.offset, t.byteLength), 0, t.nElements);
+    return this.decodeRows(t, 0, t.nElements / this.rowLength(t));
+  }
+
+  /**
+   * Rows [first, first + count) of a tensor as float32, a row being ne[0] elements (one row of a [out, in] matrix, one
+   * token's embedding): reads only those rows' blocks, so a caller can keep a large quantized tensor in the file and
+   * dequantize on demand. Always a fresh array.
+   */
+  tensorRows(name: string, first: number, count: number): Float32Array {
+    const t = this.tensor(name);
+    const rows = t.nElements / this.rowLength(t);
+    if (!Number.isSafeInteger(first) || !Number.isSafeInteger(count) || first < 0 || count < 0 || first + count > rows) {
+      throw new ProbityError('GGUF_BAD_ROWS', `${this.path}: tensor ${show(name)} has ${rows} rows; cannot read ${count} rows from row ${first}`);
     }
+    if (t.type === 'F32') return float32At(this.bytesAt(t.offset + first * this.rowLength(t) * 4, count * this.rowLength(t) * 4), 0, count * this.rowLength(t)).slice();
+    return this.decodeRows(t, first, count);
+  }
+
+  /** The ggml types in the file, in order of first appearance, with their tensor counts and sizes. */
+  typeSummary(): GgufTypeCount[] {
+    const by = new Map<string, GgufTypeCount>();
+    for (const t of this.tensors) {
+      let c = by.get(t.type);
+      if (!c) by.set(t.type, (c = { type: t.type, tensors: 0, elements: 0, bytes: 0, readable: GGUF_READABLE_TYPES.includes(t.type) }));
+      c.tensors++;
+      c.elements += t.nElements;
+      c.bytes += t.byteLength;
+    }
+    return [...by.values()];
+  }
+
+  /** llama.cpp's label for the file from general.file_type ('MOSTLY_Q4_K_M'), undefined when absent or unknown. */
+  get fileType(): string | undefined {
+    const v = this.metadata['general.file_type'];
+    return typeof v === 'number' ? FILE_TYPES[v] : undefined;
+  }
+
+  private rowLength(t: GgufTensorInfo): number {
+    return t.ne.length > 0 && t.ne[0] > 0 ? t.ne[0] : 1;
+  }
+
+  private decodeRows(t: GgufTensorInfo, first: number, count: number): Float32Array {
+    const rowLen = this.rowLength(t);
+    const start = first * rowLen;
+    const n = count * rowLen;
+    if (t.type === 'F16') return f16ToF32(this.bytesAt(t.offset + start * 2, n * 2), 0, n);
+    if (t.type === 'BF16') return bf16ToF32(this.bytesAt(t.offset + start * 2, n * 2), 0, n);
+    if (!isQuantType(t.type)) {
+      throw new ProbityError(
+        'GGUF_UNSUPPORTED_TYPE',
+        `${this.path}: tensor ${show(t.name)} has ggml type ${t.type} (id ${t.typeId}), which probity cannot read; ` +
+          `supported types are ${GGUF_READABLE_TYPES.join(', ')} (requantize the model to one of them, e.g. Q4_K_M, ` +
+          `Q5_K_M, Q6_K or Q8_0 with llama-quantize, or export it as F16)`,
+      );
+    }
+    const c = QUANT_CODECS[t.type];
+    // parseGguf checked all of this; a GgufFile built by hand might not have been.
+    const src = t.offset + (start / c.blockElems) * c.blockBytes;
+    const nBlocks = n / c.blockElems;
+    const size = this.source?.size ?? this.buffer.length;
+    if (!Number.isInteger(nBlocks) || !Number.isInteger(src) || src + nBlocks * c.blockBytes > Math.min(size, t.offset + t.byteLength)) {
+      throw new ProbityError(
+        'GGUF_TENSOR_OUT_OF_BOUNDS',
+        `${this.path}: tensor ${show(t.name)} (${t.type} ${show(t.shape)}): ${n} elements from element ${start} need ` +
+          `${nBlocks} whole ${c.blockBytes}-byte blocks at byte ${src}, which the ${size}-byte file does not hold`,
+      );
+    }
+    const out = new Float32Array(n);
+    const perChunk = Math.max(1, Math.floor(CHUNK_BYTES / c.blockBytes));
+    for (let b = 0; b < nBlocks; b += perChunk) {
+      const k = Math.min(perChunk, nBlocks - b);
+      c.dequantize(this.bytesAt(src + b * c.blockBytes, k * c.blockBytes), 0, k, out, b * c.blockElems);
+    }
+    return out;
   }
 }
 
-export function readGguf(path: string): GgufFile {
-  return parseGguf(readWholeFile(path, 'GGUF file'), path);
+export interface ReadGgufOptions {
+  /**
+   * Keep only the header in memory and read tensor bytes from disk when asked. Default: lazy when the file holds a
+   * tensor that is not F32/F16/BF16 and is at least LAZY_MIN_BYTES, so a large quantized file is never held in memory
+   * beside its dequantized weights, while float files (and small ones) keep their zero-copy F32 views.
+   */
+  lazy?: boolean;
+}
+
+export function readGguf(path: string, opts: ReadGgufOptions = {}): GgufFile {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return parseGguf(readWholeFile(path, 'GGUF file'), path); // readWholeFile words the error (missing file, ...)
+  }
+  let size: number;
+  let head: GgufFile;
+  try {
+    size = fstatSync(fd).size;
+    head = parseHeader(fd, size, path);
+  } finally {
+    closeSync(fd);
+  }
+  const quantized = head.tensors.some((t) => !(GGUF_FLOAT_TYPES as readonly string[]).includes(t.type));
+  if (!(opts.lazy ?? (quantized && size >= LAZY_MIN_BYTES))) return parseGguf(readWholeFile(path, 'GGUF file'), path);
+  return head;
+}
+
+/**
+ * Parses the header from a prefix of the file, growing the prefix while the header runs past it. Every check against
+ * the file's size uses the real size, so the result (or the error) is the one parsing the whole file would give.
+ */
+function parseHeader(fd: number, size: number, path: string): GgufFile {
+  const source: GgufByteSource = { size, read: (offset, length) => readRange(path, offset, length) };
+  for (let n = 1 << 20; n < size; n *= 4) {
+    const prefix = Buffer.allocUnsafeSlow(n);
+    const got = readSync(fd, prefix, 0, n, 0);
+    try {
+      return parseGgufInternal(prefix.subarray(0, got), path, size, source);
+    } catch (e) {
+      const ranOut = e instanceof ProbityError && ['GGUF_TRUNCATED', 'GGUF_BAD_COUNT', 'GGUF_BAD_LENGTH'].includes(e.code);
+      if (!ranOut) throw e;
+    }
+  }
+  // A header as large as the file (or a small file): parse the whole file, which gives the error a prefix cannot.
+  return parseGgufInternal(readWholeFile(path, 'GGUF file'), path, size, source);
+}
+
+/** One byte range of a file, read now (the file is opened per read: nothing stays open between tensors). */
+function readRange(path: string, offset: number, length: number): Buffer {
+  const out = Buffer.allocUnsafeSlow(length);
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw new ProbityError('FILE_READ_ERROR', `GGUF file ${path}: cannot reopen to read tensor data (${e instanceof Error ? e.message : String(e)})`);
+  }
+  try {
+    for (let pos = 0; pos < length; ) {
+      const n = readSync(fd, out, pos, Math.min(length - pos, 1 << 30), offset + pos);
+      if (n === 0) {
+        throw new ProbityError('FILE_READ_ERROR', `GGUF file ${path}: file shrank while being read (bytes ${offset}..${offset + length} expected)`);
+      }
+      pos += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return out;
 }
 
 /** Bounds-checked little-endian reads; `field` names what is being read for error messages. */
@@ -274,6 +465,11 @@ function describeMagic(b: Buffer): string {
 
 /** Parses a GGUF file already in memory. `path` is only used in error messages. */
 export function parseGguf(buf: Buffer, path = '<buffer>'): GgufFile {
+  return parseGgufInternal(buf, path, buf.length);
+}
+
+/** `buf` is the whole file, or a prefix of a `fileSize`-byte file whose tensor bytes `source` reads. */
+function parseGgufInternal(buf: Buffer, path: string, fileSize: number, source?: GgufByteSource): GgufFile {
   const c: Cursor = new Cursor(buf, path); // explicit type: lets `c.fail()` (never) narrow
   if (buf.length < 4) {
     c.fail('GGUF_TRUNCATED', `file is ${buf.length} bytes, too short for the 4-byte magic "GGUF"`);
@@ -332,12 +528,16 @@ export function parseGguf(buf: Buffer, path = '<buffer>'): GgufFile {
     const nElements = safeProduct(ne);
     if (nElements === undefined) c.fail('GGUF_BAD_SHAPE', `${field}: element count of ne ${show(ne)} overflows`);
     if (nDims > 0 && ne[0] % blockSize !== 0) {
-      c.fail('GGUF_BAD_SHAPE', `${field}: ne[0] = ${ne[0]} is not a multiple of the ${type} block size ${blockSize}`);
+      c.fail(
+        'GGUF_BAD_SHAPE',
+        `${field}: ne[0] = ${ne[0]} (the innermost dimension) is not a multiple of the ${type} block size ${blockSize}`,
+      );
     }
+    if (nDims === 0 && blockSize > 1) c.fail('GGUF_BAD_SHAPE', `${field}: a 0-dim tensor cannot be ${type} (blocks of ${blockSize})`);
     const byteLength = (nElements / blockSize) * blockBytes;
     const rel = c.u64(`${field} offset`);
-    if (rel > BigInt(buf.length)) {
-      c.fail('GGUF_TENSOR_OUT_OF_BOUNDS', `${field}: data offset ${rel} is past the end of the ${buf.length}-byte file`);
+    if (rel > BigInt(fileSize)) {
+      c.fail('GGUF_TENSOR_OUT_OF_BOUNDS', `${field}: data offset ${rel} is past the end of the ${fileSize}-byte file`);
     }
     const relativeOffset = Number(rel);
     if (relativeOffset % alignment !== 0) {
@@ -350,8 +550,8 @@ export function parseGguf(buf: Buffer, path = '<buffer>'): GgufFile {
   const span = (t: GgufTensorInfo) => `${show(t.name)} (${t.type} ${show(t.shape)}, bytes ${t.offset}..${t.offset + t.byteLength})`;
   const tensors: GgufTensorInfo[] = raws.map((r) => ({ ...r, offset: dataOffset + r.relativeOffset }));
   for (const t of tensors) {
-    if (t.offset + t.byteLength > buf.length) {
-      c.fail('GGUF_TENSOR_OUT_OF_BOUNDS', `tensor ${span(t)} runs past the end of the ${buf.length}-byte file`);
+    if (t.offset + t.byteLength > fileSize) {
+      c.fail('GGUF_TENSOR_OUT_OF_BOUNDS', `tensor ${span(t)} runs past the end of the ${fileSize}-byte file`);
     }
   }
   const byOffset = [...tensors].sort((a, b) => a.offset - b.offset);
@@ -359,7 +559,9 @@ export function parseGguf(buf: Buffer, path = '<buffer>'): GgufFile {
     const [a, b] = [byOffset[i - 1], byOffset[i]];
     if (b.offset < a.offset + a.byteLength) c.fail('GGUF_TENSOR_OVERLAP', `tensor ${span(b)} overlaps tensor ${span(a)}`);
   }
-  return new GgufFile(path, buf, version, metadata, typedMetadata, tensors, alignment, dataOffset);
+  // A lazy file keeps only its header (a copy, so the prefix read for parsing is not kept alive).
+  const kept = source ? Buffer.from(buf.subarray(0, Math.min(buf.length, dataOffset))) : buf;
+  return new GgufFile(path, kept, version, metadata, typedMetadata, tensors, alignment, dataOffset, source);
 }
 
 function readAlignment(c: Cursor, typed: Record<string, GgufTypedValue>): number {
@@ -378,13 +580,16 @@ function readAlignment(c: Cursor, typed: Record<string, GgufTypedValue>): number
 /** Bare strings, booleans and string arrays have an obvious GGUF type; numbers must say which one they are. */
 export type GgufMetadataInput = GgufTypedValue | string | boolean | string[];
 
-/** Float data, stored as F32 (default) or converted to F16/BF16 (round to nearest even). */
+/**
+ * Float data, stored as F32 (default), converted to F16/BF16 (round to nearest even), or quantized to one of the
+ * QUANT_TYPES with quant/'s plain round-to-nearest quantizer (the last shape dim must be whole blocks).
+ */
 export interface GgufFloatTensorInput {
   name: string;
   /** Row-major (PyTorch) order. */
   shape: readonly number[];
   data: Float32Array;
-  type?: 'F32' | 'F16' | 'BF16';
+  type?: 'F32' | 'F16' | 'BF16' | QuantType;
 }
 /** Already-encoded bytes of any ggml type (e.g. Q8_0 blocks); mainly for tests. */
 export interface GgufRawTensorInput {
@@ -510,6 +715,16 @@ function encodeTensor(t: GgufFloatTensorInput | GgufRawTensorInput): { type: str
   if (type === 'F32') {
     const bytes = Buffer.from(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
     if (!LITTLE_ENDIAN_HOST) swapBytes(bytes, 4);
+    return { type, bytes };
+  }
+  if (isQuantType(type)) {
+    const codec = QUANT_CODECS[type];
+    if (t.shape.length === 0 || t.shape[t.shape.length - 1] % codec.blockElems !== 0) {
+      const msg = `${field}: shape ${show(t.shape)} cannot be ${type}: its last dim must be a multiple of ${codec.blockElems}`;
+      throw new ProbityError('GGUF_WRITE_BAD_TENSOR', msg);
+    }
+    const bytes = Buffer.alloc((n / codec.blockElems) * codec.blockBytes);
+    codec.quantize(t.data, 0, n / codec.blockElems, bytes, 0);
     return { type, bytes };
   }
   if (type !== 'F16' && type !== 'BF16') throw new ProbityError('GGUF_WRITE_BAD_TENSOR', `${field}: cannot encode floats as ${show(type)}`);

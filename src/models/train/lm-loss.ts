@@ -4,8 +4,7 @@ import type { Graph, Tensor } from '../../engine/graph/graph.js';
 import * as op from '../../engine/ops/index.js';
 import { BuildContext } from '../common/context.js';
 import type { TransformerSpec } from '../spec.js';
-import { buildLlama } from '../llama/build.js';
-import { buildGpt2 } from '../gpt2/build.js';
+import { buildForward } from '../forward.js';
 import type { Layout } from '../common/context.js';
 
 export interface LmBatchInputs {
@@ -36,7 +35,7 @@ export function causalLmLoss(spec: TransformerSpec, weight: (name: string) => Te
     keyMask: x.keyMask,
     weight,
   });
-  (spec.arch === 'llama' ? buildLlama : buildGpt2)(ctx);
+  buildForward(ctx);
   const logp = op.logSoftmax(ctx.logits!, -1); // [B, T, V]
   const picked = op.squeeze(op.gatherElements(logp, op.unsqueeze(x.targets, -1), 2), -1); // [B, T]
   const nll = op.mul(op.neg(picked), x.lossMask);

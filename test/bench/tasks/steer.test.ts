@@ -233,19 +233,76 @@ test('success rises with strength along the planted direction on the TEST curve;
   }
 });
 
-test('the chosen strength is the argmax of validation success_valid recomputed from the stored points (ties: smaller)', async () => {
+test('one strength per (target, method): the argmax of validation success_valid pooled over seeds and draws, recomputed from the stored points (ties: smaller)', async () => {
   const { section: s } = await plantedRun;
   assert.ok(s.chosen.length > 0);
+  for (const g of s.grid) assert.equal(s.chosen.filter((c) => c.target === g.target && c.method === g.method).length, 1, `${g.target} / ${g.method}: one choice`);
   for (const c of s.chosen) {
-    const val = s.points.filter((p) => p.target === c.target && p.method === c.method && p.seed === c.seed && p.draw === c.draw && p.split === 'val').sort((a, b) => a.strength - b.strength);
-    assert.deepEqual(val.map((p) => p.strength), s.grid.find((g) => g.target === c.target && g.method === c.method)!.strengths);
-    const best = val.reduce((a, p) => (p.success_valid > a.success_valid ? p : a));
-    assert.equal(c.strength, best.strength, JSON.stringify(c));
-    assert.equal(c.val_success_valid, best.success_valid);
+    const strengths = s.grid.find((g) => g.target === c.target && g.method === c.method)!.strengths;
+    const pooled = strengths.map((st) => {
+      const ps = s.points.filter((p) => p.target === c.target && p.method === c.method && p.split === 'val' && p.strength === st);
+      assert.equal(ps.length, c.method === 'random' ? SEEDS.length * 3 : SEEDS.length, 'every seed (and draw) at every strength');
+      return { st, sv: ps.reduce((a, p) => a + p.success_valid * p.n_outputs, 0) / ps.reduce((a, p) => a + p.n_outputs, 0), n: ps.reduce((a, p) => a + p.n_outputs, 0) };
+    });
+    const best = pooled.reduce((a, p) => (p.sv > a.sv ? p : a));
+    assert.equal(c.strength, best.st, JSON.stringify(c));
+    assert.ok(Math.abs(c.val_success_valid - best.sv) < 1e-12);
+    assert.equal(c.n_val_outputs, best.n);
     assert.ok(c.agreement >= 0 && c.agreement <= 1);
   }
   // The planted method is chosen below the collapse (validity 0 there).
   for (const c of s.chosen.filter((x) => x.method === 'planted')) assert.ok(c.strength < 0.8, JSON.stringify(c));
+});
+
+test('one prompt split for every seed: no seed validates on a prompt another seed tests', async () => {
+  const { section: s } = await plantedRun;
+  for (const target of ['tone:sad', 'tone:happy']) {
+    const sp = s.prompt_split.find((x) => x.target === target)!;
+    assert.deepEqual([sp.val.length, sp.test.length], [10, 12]);
+    const test = new Set(sp.test);
+    assert.ok(sp.val.every((id) => !test.has(id)));
+    // The jobs the backend saw: every steered validation prompt is in the validation list, every test one in the test list.
+    const t = steerTarget(target);
+    const idOf = new Map(t.prompts.map((p) => [p.text, p.id]));
+    const seen = new Set(plantedLog.filter((x) => x.target === target && x.job.vector).map((x) => idOf.get(x.job.prompt)!));
+    assert.deepEqual([...seen].sort(), [...sp.val, ...sp.test].sort());
+  }
+});
+
+test('intervals include the strength choice: validation that cannot tell two strengths apart widens the test interval', async () => {
+  // Validation outcomes are coin flips at both strengths (fresh per strength); on test 0.2 always succeeds and 0.1
+  // never. A choice held fixed would give a degenerate interval at 0 or 1; re-choosing per replicate spans both.
+  const t = steerTarget('tone:sad');
+  const split = splitPrompts(t.prompts, 10, 12, 0);
+  const valSet = new Set(split.val.map((p) => p.text));
+  const text = TEXT('sad');
+  const backend: SteerBackend = {
+    ...plantedBackend([]),
+    async sample(_target, jobs) {
+      const seen = new Map<string, number>();
+      return jobs.map((job) => {
+        const a = job.vector ? dot(job.vector, PLANTED) / UNIT_NORM : 0;
+        const k = `${job.prompt}|${a.toFixed(4)}`;
+        const r = seen.get(k) ?? 0;
+        seen.set(k, r + 1);
+        const success = !job.vector ? false : valSet.has(job.prompt) ? hash01(`${k}#${r}`) < 0.5 : a > 0.15;
+        return { promptIds: [], ids: [1, 2, 3], reply: success ? text.sv : text.v, truncated: false };
+      });
+    },
+  };
+  const { rows, section: s } = await runSteering({
+    hook: 'h', targets: ['tone:sad'], methods: [planted, detector], seeds: SEEDS, activations: syntheticActivations(), trainDocs: 20, testDocs: 20,
+    strengths: [0.1, 0.2], maxStrength: 0.2, minStrength: 0.1, refine: false, valPrompts: 10, valSamples: 2, testPrompts: 12, samples: 1, genMethods: [], rejectionN: 2,
+    bootstrapIterations: 400, choiceBootstrap: 400, backend,
+  });
+  const c = s.chosen.find((x) => x.method === 'planted')!;
+  assert.ok(c.agreement > 0.05 && c.agreement < 0.95, `the choice is unstable by construction (agreement ${c.agreement})`);
+  const row = rows.find((r) => r.method === 'planted' && r.metric === 'success_valid')!;
+  assert.equal(row.mean, c.strength === 0.2 ? 1 : 0, 'the estimate is the test value at the chosen strength');
+  assert.ok(row.ci_low === 0 && row.ci_high === 1, `[${row.ci_low}, ${row.ci_high}]`);
+  const st = rows.find((r) => r.method === 'planted' && r.metric === 'strength')!;
+  assert.deepEqual([st.ci_low, st.ci_high], [0.1, 0.2]);
+  assert.match(row.interval!, /re-chosen in every replicate/);
 });
 
 test('the random control: a fresh direction per (seed, target, draw), several draws, rows summarising them', async () => {
@@ -264,11 +321,12 @@ test('the random control: a fresh direction per (seed, target, draw), several dr
   assert.equal(sad.size, SEEDS.length * 3, '3 draws x 3 seeds distinct directions for one target');
   assert.equal(happy.size, SEEDS.length * 3);
   for (const u of sad) assert.ok(!happy.has(u), 'no direction shared across targets');
-  assert.equal(new Set(s.chosen.filter((c) => c.method === 'random' && c.target === 'tone:sad').map((c) => `${c.seed}/${c.draw}`)).size, 9);
   const row = rows.find((r) => r.concept === 'tone:sad' && r.method === 'random' && r.metric === 'success_valid')!;
   assert.equal(row.draws!.n, 9);
-  // The spread over draws, recomputed from the test points at each draw's chosen strength.
-  const per = s.chosen.filter((c) => c.method === 'random' && c.target === 'tone:sad').map((c) => s.points.find((p) => p.target === c.target && p.method === 'random' && p.split === 'test' && p.seed === c.seed && p.draw === c.draw && p.strength === c.strength)!.success_valid);
+  // The spread over draws, recomputed from the test points of each (seed, draw) at the method's chosen strength.
+  const c = s.chosen.find((x) => x.method === 'random' && x.target === 'tone:sad')!;
+  const per = s.points.filter((p) => p.target === c.target && p.method === 'random' && p.split === 'test' && p.strength === c.strength).map((p) => p.success_valid);
+  assert.equal(per.length, 9);
   assert.equal(row.draws!.min, Math.min(...per));
   assert.equal(row.draws!.max, Math.max(...per));
   const m = per.reduce((a, x) => a + x, 0) / per.length;
@@ -280,14 +338,15 @@ test('intervals: a cluster bootstrap over the distinct test prompts of all seeds
   // Prompting succeeds exactly on the fox prompts: the row is recomputable from the prompt split alone.
   for (const target of ['tone:sad', 'tone:happy']) {
     const t = steerTarget(target);
-    const tests = SEEDS.map((seed) => splitPrompts(t.prompts, 10, 12, seed).test);
+    const tests = SEEDS.map(() => splitPrompts(t.prompts, 10, 12, 0).test); // one split, every seed
     const success = (p: { prompted: string }) => (target === 'tone:sad' && IS_FOX(p.prompted) ? 1 : 0);
     const mean = tests.reduce((a, ps) => a + ps.reduce((x, p) => x + success(p), 0) / ps.length, 0) / SEEDS.length;
-    // Clusters are the distinct test prompts of all seeds (the seeds' test sets overlap); one draw serves every seed,
-    // and each seed averages the outputs (2 per prompt) of the drawn prompts it tested.
+    // Clusters are the test prompts (the same in every seed); one draw serves every seed, and each seed averages the
+    // outputs (2 per prompt) of the drawn prompts. The validation prompts are the second stratum (prompting has no
+    // strength to re-choose: drawn, unused).
     const ids = [...new Set(tests.flatMap((ps) => ps.map((p) => p.id)))];
-    assert.ok(ids.length < 12 * SEEDS.length, 'the planted seeds share test prompts');
-    const ci = clusterBootstrap([ids.length], (d) => tests.reduce((a, ps) => {
+    assert.equal(ids.length, 12);
+    const ci = clusterBootstrap([ids.length, 10], (d) => tests.reduce((a, ps) => {
       let sum = 0;
       let n = 0;
       for (const c of d[0]) {
@@ -299,7 +358,7 @@ test('intervals: a cluster bootstrap over the distinct test prompts of all seeds
     const row = rows.find((r) => r.concept === target && r.method === 'prompt' && r.metric === 'success_valid')!;
     assert.ok(Math.abs(row.mean - mean) < 1e-12, `${target}: ${row.mean} vs ${mean}`);
     assert.ok(Math.abs(row.ci_low - ci.lo) < 1e-12 && Math.abs(row.ci_high - ci.hi) < 1e-12, `${target}: [${row.ci_low}, ${row.ci_high}] vs [${ci.lo}, ${ci.hi}]`);
-    assert.match(row.interval!, /cluster bootstrap over the distinct test prompts of 3 seed/);
+    assert.match(row.interval!, /cluster bootstrap over the test prompts \(the same for the 3 seed/);
   }
   // KL: the planted drift is skewed across the 3 "documents" (weights 1, 2, 3), and with a single seed-level
   // cluster count of 3 the percentile interval is wide; it is reported as computed.
@@ -311,15 +370,17 @@ test('intervals: a cluster bootstrap over the distinct test prompts of all seeds
   });
   // The planted method's success is recomputable output by output: u(prompt) < P_SUCCESS(0.4) on each seed's test prompts.
   const t = steerTarget('tone:sad');
-  const tests2 = [3, 4].map((seed) => splitPrompts(t.prompts, 4, 6, seed).test);
+  const tests2 = [3, 4].map(() => splitPrompts(t.prompts, 4, 6, 0).test);
   const ids2 = [...new Set(tests2.flatMap((ps) => ps.map((p) => p.id)))];
-  const succ = (p: { text: string }) => (hash01(`${p.text}#0`) < P_SUCCESS(0.4) ? 1 : 0);
-  const one = clusterBootstrap([ids2.length], (d) => tests2.reduce((a, ps) => {
+  // Both seeds test the same prompts with the same planted vector in one backend call: seed k's output of a prompt is
+  // its k-th repeat there, so its uniform is u(prompt, k).
+  const succ = (p: { text: string }, k: number) => (hash01(`${p.text}#${k}`) < P_SUCCESS(0.4) ? 1 : 0);
+  const one = clusterBootstrap([ids2.length, 4], (d) => tests2.reduce((a, ps, k) => {
     let sum = 0;
     let n = 0;
     for (const c of d[0]) {
       const p = ps.find((q) => q.id === ids2[c]);
-      if (p) (sum += succ(p)), n++;
+      if (p) (sum += succ(p, k)), n++;
     }
     return a + sum / n;
   }, 0) / 2, { iterations: 1, seed: 0 });
@@ -345,9 +406,8 @@ test('paired comparisons: the baseline is the best by VALIDATION success_valid; 
     assert.ok(Math.abs(cands.find((b) => b.method === 'prompt')!.val_success_valid - valOf('prompt')) < 1e-12);
     const cmp = s.comparisons.filter((c) => c.target === target && c.baseline_rule.startsWith('best'));
     assert.ok(cmp.length > 0 && cmp.every((c) => c.baseline === best), `${target}: baseline ${best}`);
-    const distinct = new Set(SEEDS.flatMap((seed) => splitPrompts(steerTarget(target).prompts, 10, 12, seed).test.map((p) => p.id))).size;
     for (const c of s.comparisons.filter((x) => x.target === target)) {
-      assert.equal(c.n_units, distinct, 'paired units: the distinct test prompts');
+      assert.equal(c.n_units, 12, 'paired units: the test prompts');
       assert.match(c.interval, /paired/);
     }
   }

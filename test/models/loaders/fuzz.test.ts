@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ProbityError } from '../../../src/errors.js';
 import { parseGguf, readGguf, writeGguf } from '../../../src/models/loaders/gguf.js';
+import { QUANT_CODECS, QUANT_TYPES } from '../../../src/models/loaders/quant/index.js';
 import { llamaConfigFromGguf } from '../../../src/models/loaders/hf-config.js';
 import { parseSafetensors, writeSafetensors } from '../../../src/models/loaders/safetensors.js';
 import { prng, tempDir } from './helpers.js';
@@ -99,6 +100,41 @@ test('GGUF: random truncations and byte flips give a result or a ProbityError', 
       if (t.type === 'F32' || t.type === 'F16' || t.type === 'BF16') g.tensorData(t.name);
     }
     llamaConfigFromGguf(g);
+  });
+});
+
+/** One tensor of every quantized type probity reads (two rows each), plus one type it refuses (Q2_K). */
+function quantizedGguf(): Buffer {
+  const path = join(dir, 'quantized.gguf');
+  writeGguf(path, {
+    metadata: { 'general.architecture': 'llama', 'general.file_type': { type: 'uint32', value: 15 } },
+    tensors: [
+      ...QUANT_TYPES.map((type) => {
+        const n = QUANT_CODECS[type].blockElems;
+        return { name: `w.${type}`, shape: [2, n], data: floats(2 * n), type };
+      }),
+      { name: 'w.Q2_K', shape: [256], type: 'Q2_K', raw: new Uint8Array(84) },
+    ],
+  });
+  return readFileSync(path);
+}
+
+test('quantized GGUF: random truncations and byte flips give a result or a ProbityError', () => {
+  const src = quantizedGguf();
+  const headerLen = parseGguf(src).dataOffset;
+  fuzz('gguf-quantized', src, headerLen, 4321, (b) => {
+    const g = parseGguf(b, 'fuzz-quantized.gguf');
+    g.typeSummary();
+    for (const t of g.tensors) {
+      // A flipped scale may give NaN or Infinity; a flipped type id or shape must give a ProbityError.
+      if (t.type === 'Q2_K') {
+        assert.throws(() => g.tensorData(t.name), (e) => e instanceof ProbityError && e.code === 'GGUF_UNSUPPORTED_TYPE');
+        continue;
+      }
+      assert.equal(g.tensorData(t.name).length, t.nElements);
+      const rows = t.nElements / (t.ne[0] || 1);
+      if (rows > 0) assert.equal(g.tensorRows(t.name, rows - 1, 1).length, t.nElements / rows);
+    }
   });
 });
 

@@ -129,8 +129,14 @@ describe('gguf round trip', () => {
     assert.ok(Math.abs(b[3] - 1e-9) < 1e-9 * 2 ** -8, `bf16(1e-9) = ${b[3]}`);
   });
 
-  test('quantized types are refused by tensorData with name, type and supported types', () => {
-    throwsCode(() => g.tensorData('quant'), 'GGUF_UNSUPPORTED_TYPE', ['"quant"', 'Q8_0', 'F32, F16, BF16', path]);
+  test('Q8_0 is dequantized (d * int8 per 32-value block); types without a reader are refused by name', () => {
+    // Bytes 0..67: block 0 has d = half 0x0100 (2^-16) and quants 2..33, block 1 d = half 0x2322 and quants 36..67.
+    const d0 = 2 ** -16;
+    const d1 = (1 + 0x322 / 1024) * 2 ** (0x08 - 15);
+    const expected = Float32Array.from({ length: 64 }, (_, i) => (i < 32 ? d0 * (i + 2) : d1 * (i + 4)));
+    assert.deepEqual(g.tensorData('quant'), expected);
+    const q2k = parseGguf(rawGguf({ infos: [tinfo('blk.0.attn_q.weight', [256], 10, 0)], data: Buffer.alloc(96) }), path);
+    throwsCode(() => q2k.tensorData('blk.0.attn_q.weight'), 'GGUF_UNSUPPORTED_TYPE', ['"blk.0.attn_q.weight"', 'Q2_K', 'F32, F16, BF16', 'Q4_K', path]);
   });
 
   test('missing tensor', () => {

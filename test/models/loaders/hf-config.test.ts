@@ -121,7 +121,7 @@ describe('Hugging Face config.json', () => {
   });
 
   test('unsupported architecture, bad JSON, missing file', () => {
-    throwsCode(() => hfConfigFromJson({ model_type: 'mistral' }, 'x.json'), 'CONFIG_UNSUPPORTED_ARCH', ['x.json', '"mistral"']);
+    throwsCode(() => hfConfigFromJson({ model_type: 'mamba' }, 'x.json'), 'CONFIG_UNSUPPORTED_ARCH', ['x.json', '"mamba"', '"qwen3"']);
     throwsCode(() => hfConfigFromJson([1]), 'CONFIG_BAD_JSON');
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, '{"model_type": "llama",');
