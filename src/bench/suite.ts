@@ -1,6 +1,7 @@
-// `probity bench`: the detection and steering suites on one model and SAE, assembled into one results file with its
-// provenance. The activations of the document pool are collected once and shared by both suites. Presets fix every
-// size in one place: `default` is the README's main job (about 25 min on 2 cores; see the preset), `quick` the configuration tests run.
+// `probity bench`: the five suites (detection, steering, conditional steering, spurious correlation, audit) on one model
+// and its SAEs, assembled into one results file with its provenance (`suite_wall_s`: seconds per suite). The
+// activations of the document pool are collected once and shared. Presets fix every size in one place: `default` is the
+// README's main job (its run time is the reference run's provenance.wall_s), `quick` the configuration tests run.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,7 +24,7 @@ import { RESULTS_VERSION, type BenchResults, type Provenance, type ResultRow } f
 export const SUITES = ['detect', 'steer', 'conditional', 'spurious', 'audit'] as const;
 export type Suite = (typeof SUITES)[number];
 /** What `probity bench` runs with no --suite. */
-export const DEFAULT_SUITES: readonly Suite[] = ['detect', 'steer'];
+export const DEFAULT_SUITES: readonly Suite[] = SUITES;
 
 export interface BenchConfig {
   seeds: number[];

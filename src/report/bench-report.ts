@@ -132,7 +132,8 @@ function steerSummary(r: BenchResults, s: SteerSection): string {
 }
 
 function summary(r: BenchResults): string {
-  const parts = [r.detect ? detectSummary(r, r.detect) : '', r.steer ? steerSummary(r, r.steer) : ''].filter(Boolean);
+  const cond = r.conditional?.pareto ? `Conditional steering against regexes: on the Pareto front of the validation-chosen points the highest clean &amp; valid share is <b>${esc(r.conditional.pareto.winner ?? 'none')}</b>; does the SAE earn its keep? ${esc(r.conditional.pareto.sae_earns_keep)}.` : '';
+  const parts = [r.detect ? detectSummary(r, r.detect) : '', r.steer ? steerSummary(r, r.steer) : '', cond].filter(Boolean);
   return parts.length ? parts.join(' ') : 'This run holds no detection or steering results.';
 }
 

@@ -30,9 +30,21 @@ test('probity bench --quick exits 0 and writes results.json and report.html', ()
   for (const s of res.provenance.saes) assert.match(s.source, /^models\/organism\/saes\//);
 });
 
+test('with no --suite every suite runs, each with its rows, its section and its report section and its time', () => {
+  assert.deepEqual(res.suites, ['detect', 'steer', 'conditional', 'spurious', 'audit']);
+  const html = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
+  for (const [suite, heading] of [['detect', /<h2>[^<]*[Dd]etection/], ['steer', /<h2>[^<]*[Ss]teering/], ['conditional', /<h2>Conditional/], ['spurious', /<h2>[^<]*[Ss]purious/], ['audit', /<h2>[^<]*[Aa]udit/]] as const) {
+    assert.ok(res.rows.some((r) => r.suite === suite), `${suite} rows`);
+    assert.ok((res as unknown as Record<string, unknown>)[suite], `${suite} section`);
+    assert.match(html, heading, `${suite} report section`);
+    assert.ok(res.provenance.suite_wall_s![suite] > 0, `${suite} time`);
+  }
+});
+
 test('rows follow the schema: fields, finite values, >= 3 seeds; detection rows say what their interval is over', () => {
   assert.ok(res.rows.length > 0);
-  for (const r of res.rows as ResultRow[]) {
+  // The new suites' rows are checked by their own tests (test/bench/tasks/{conditional,spurious,audit}.test.ts).
+  for (const r of (res.rows as ResultRow[]).filter((x) => x.suite === 'detect' || x.suite === 'steer')) {
     for (const k of ['suite', 'task', 'concept', 'method', 'metric'] as const) assert.equal(typeof r[k], 'string', `${k} in ${JSON.stringify(r)}`);
     for (const k of ['mean', 'ci_low', 'ci_high', 'n_seeds'] as const) assert.ok(Number.isFinite(r[k]), `${k} in ${JSON.stringify(r)}`);
     assert.ok(r.n_seeds >= 3, `n_seeds ${r.n_seeds}: ${JSON.stringify(r)}`);

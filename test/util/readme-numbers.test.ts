@@ -39,6 +39,35 @@ export function readmeLines(): string[] {
         `the best direction row (${best.method}, picked on test) ${ci(best.method)}, random directions ${ci('random')}, unsteered ${ci('unsteered')}.`,
     );
   }
+  if (r.steer) {
+    const ag = r.steer.chosen.map((c) => c.agreement);
+    lines.push(
+      `- Steering strength choice (one per target and method, validation pooled over ${r.provenance.seeds.length} seeds): a bootstrap of the validation prompts repeats it ` +
+        `${(100 * ag.reduce((a, b) => a + b, 0) / ag.length).toFixed(0)}% of the time on average (lowest ${(100 * Math.min(...ag)).toFixed(0)}%, ${ag.length} choices); every steering interval re-chooses it.`,
+    );
+  }
+  const ci2 = (x: { mean: number; ci_low: number; ci_high: number } | undefined) => (x ? `${x.mean.toFixed(2)} [${x.ci_low.toFixed(2)}, ${x.ci_high.toFixed(2)}]` : 'n/a');
+  if (r.conditional) {
+    const c = r.rows.filter((x) => x.suite === 'conditional' && x.task === 'conditional');
+    const at = (m: string, metric: string) => c.find((x) => x.method === m && x.metric === metric && (x.setting === 'chosen on validation' || !['const-sae', 'const-diffmean', 'cond-sae', 'cond-diffmean'].includes(m)));
+    const ms = ['unsteered', 'prompt', 'rejection', 'const-sae', 'const-diffmean', 'cond-sae', 'cond-diffmean'].filter((m) => at(m, 'regex_rate'));
+    lines.push(
+      `- Conditional steering against regexes (test prompts, validation-chosen settings), regex rate / share regex-free and grammatical: ${ms.map((m) => `${m} ${ci2(at(m, 'regex_rate'))} / ${ci2(at(m, 'clean_valid'))}`).join(', ')}; does the SAE earn its keep? ${r.conditional.pareto.sae_earns_keep}.`,
+    );
+    const t = (m: string) => r.rows.find((x) => x.suite === 'conditional' && x.task === 'trigger' && x.method === `trigger:${m}` && x.metric === 'recall_at_precision_0.999');
+    lines.push(`- Regex triggers as token classifiers, recall at 99.9% precision on test tokens: SAE latent ${ci2(t('sae'))}, probe ${ci2(t('probe'))}, DiffMean ${ci2(t('diffmean'))}.`);
+  }
+  if (r.spurious) {
+    const w = r.rows.filter((x) => x.suite === 'spurious' && x.metric === 'worst_group_acc');
+    lines.push(`- Spurious correlation, worst-group accuracy on balanced test stories: ${w.map((x) => `${x.method} ${ci2(x)}`).join(', ')}.`);
+  }
+  if (r.audit) {
+    const rv = r.rows.filter((x) => x.suite === 'audit' && x.task === 'reveal' && x.metric === 'reveal_rate');
+    lines.push(`- Audit, reveal rate per sample: ${rv.map((x) => `${x.method}${x.setting ? ` (${x.setting})` : ''} ${ci2(x)}`).join(', ')}.`);
+    const rk = r.rows.filter((x) => x.suite === 'audit' && x.task === 'rank' && x.metric === 'rank_first_moonberry');
+    const range = (x: { mean: number; ci_low: number; ci_high: number }) => (Number.isFinite(x.mean) ? `${x.ci_low}-${x.ci_high}` : 'not found in some seed');
+    lines.push(`- Audit, rank of the first item pointing at "moonberries" (range over seeds): ${rk.map((x) => `${x.method}${x.setting ? ` (${x.setting})` : ''} ${range(x)}`).join(', ')}.`);
+  }
   const f = JSON.parse(read('reports/sae-frontier/frontier.json')) as { rows: FrontierRow[]; summary: string[] };
   const gap = frontierTable(f, 'text').find((l) => l.startsWith('best SAE minus best baseline: '))!;
   lines.push(`- Frontier, ${gap}.`);

@@ -26,6 +26,7 @@ import type { Model } from '../../models/model.js';
 import type { Sae } from '../../dictionaries/sae.js';
 import { loadSaeLens, shippedSaes } from '../../dictionaries/saelens.js';
 import { ProbityError, show } from '../../errors.js';
+import { displayPath } from '../../util/paths.js';
 import { B as BITS } from '../../organism/concepts.js';
 import type { Tone, Weather } from '../../organism/vocab.js';
 import { clusterBootstrap } from '../../stats/index.js';
@@ -274,7 +275,7 @@ async function runSeed(o: SpuriousOptions, sp: SeedSplits, si: number, earlySaes
       const best = chooseK(grid, c.tolerance);
       const name = `shift@${o.hook}${retrain ? '+retrain' : ''}`;
       out.set(name, score(heads.get(best.k)!, abl(sets.tb, best.k), abl(sets.trv, best.k)));
-      shift.push({ method: name, seed, hook: o.hook, sae: sae.source ?? 'in-memory SAE', ranked, grid, k: best.k, chosen: await chosenInfo(sae, codes.tr, codes.tb, cand.slice(0, best.k), ranked) });
+      shift.push({ method: name, seed, hook: o.hook, sae: sae.source ? displayPath(sae.source) : 'in-memory SAE', ranked, grid, k: best.k, chosen: await chosenInfo(sae, codes.tr, codes.tb, cand.slice(0, best.k), ranked) });
     }
   }
 
@@ -320,7 +321,7 @@ async function runSeed(o: SpuriousOptions, sp: SeedSplits, si: number, earlySaes
       const best = chooseK(grid, c.tolerance);
       const name = `shift@${early}${retrain ? '+retrain' : ''}`;
       out.set(name, score(heads.get(best.k)!, await run(sp.testBalanced, tb, codes.tb, best.k), await run(sp.testReversed, trv, codes.trv, best.k)));
-      shift.push({ method: name, seed, hook: early, sae: sae0.source ?? 'in-memory SAE', ranked, grid, k: best.k, chosen: await chosenInfo(sae0, codes.tr, codes.tb, cand.slice(0, best.k), ranked) });
+      shift.push({ method: name, seed, hook: early, sae: sae0.source ? displayPath(sae0.source) : 'in-memory SAE', ranked, grid, k: best.k, chosen: await chosenInfo(sae0, codes.tr, codes.tb, cand.slice(0, best.k), ranked) });
     }
   }
   const mean = (xs: { deleted: number }[]) => xs.reduce((a, d) => a + d.deleted, 0) / xs.length;
