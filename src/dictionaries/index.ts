@@ -1,4 +1,5 @@
-// Dictionaries: sparse autoencoders and transcoders (architectures, the Sae object, SAELens files, training).
+// Dictionaries: sparse autoencoders and transcoders (architectures, the Sae object, SAELens files, public formats
+// (Gemma Scope, sparsify) in ./formats, training).
 // Metrics and the activation store live in ./metrics and ./store.
 export type { ArchitectureName, GraphCode, HostCode, InitContext, ParamSpec, SaeArchitecture, SaeConfig, TrainScalars } from './architectures/types.js';
 export { architectureNames, getArchitecture, hasArchitecture, registerArchitecture } from './architectures/registry.js';
@@ -33,3 +34,25 @@ export {
   type TrainSaeOptions,
 } from './train/trainer.js';
 export { loadCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointState } from './train/checkpoint.js';
+export {
+  detectSaeFormat,
+  gemmaScopeFile,
+  isPickle,
+  loadGemmaScope,
+  loadSae,
+  loadSparsify,
+  NpzFile,
+  parseNpy,
+  parseNpz,
+  PICKLE_EXTENSIONS,
+  readNpz,
+  sparsifyHook,
+  GEMMA_SCOPE_FILES,
+  SPARSIFY_CFG_FILENAME,
+  SPARSIFY_WEIGHTS_FILENAME,
+  type FormatLoadOptions,
+  type LoadSaeOptions,
+  type NpyArray,
+  type NpyDtype,
+  type SaeFormat,
+} from './formats/index.js';
