@@ -69,7 +69,8 @@ export interface BenchConfig {
 export const BENCH_PRESETS: Record<'default' | 'quick', BenchConfig> = {
   default: {
     seeds: [1, 2, 3], docsSeed: 0, trainDocs: 240, valDocs: 80, testDocs: 160, concepts: DEFAULT_DETECT_CONCEPTS, targets: DEFAULT_STEER_TARGETS,
-    // Sized for ~25 min on 2 cores (steering ~2,400 generated outputs per target and seed); refine adds ~25%.
+    // Sized so that all five suites fit in 30 min on 2 cores (the reference run's provenance says how long it took;
+    // steering ~2,400 generated outputs per target and seed, most of the time); refine adds ~25% to steering.
     strengths: [0.1, 0.2, 0.4], maxStrength: 3.2, minStrength: 0.0125, collapseFloor: 0.2, refine: false, valPrompts: 16, valSamples: 2, testPrompts: 28, samples: 1,
     controlDraws: 3, controlSamples: 1, genMethods: ['diffmean', 'sae'], rejectionN: 4, maxTokens: null, neutralDocs: 16, bootstrapIterations: 2000,
     conditional: CONDITIONAL_PRESETS.default, spurious: SPURIOUS_PRESETS.default, audit: AUDIT_PRESETS.default,

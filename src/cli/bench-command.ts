@@ -1,5 +1,5 @@
 // `probity bench`: every concept method beside its baselines on ground-truth tasks, written as results.json (flat
-// rows + provenance) and a standalone report.html. With no arguments: the organism, its shipped SAE, both suites.
+// rows + provenance) and a standalone report.html. With no arguments: the organism, its shipped SAEs, all five suites.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -56,13 +56,13 @@ function formatSteerTable(r: BenchResults): string {
 export function registerBenchCommand(program: Command): void {
   program
     .command('bench')
-    .description('Concept detection and steering: SAE latents vs probe, DiffMean, PCA, k-means, random, prompting, rejection sampling')
+    .description('Detection, steering, conditional steering, spurious-correlation removal, auditing: SAE latents vs probe, DiffMean, PCA, k-means, random, prompting, rejection sampling')
     .option('--suite <list>', `suites: ${SUITES.join(',')}`, list('suite'), [...DEFAULT_SUITES])
     .option('--model <ref>', 'model file/folder or shipped name', 'organism')
     .option('--sae <dirs>', "SAELens folder(s), comma-separated; seed i uses the i-th (default: the SAEs shipped with the model at the hook, else one trained during the run; 'none' for no SAE)")
     .option('--sae-tokens <n>', 'training tokens of an SAE trained during the run', intArg('sae-tokens', 4096), 1_000_000)
     .option('--hook <name>', "hook to read and steer at (default: the SAE's hook, else blocks.2.hook_resid_post)")
-    .option('--quick', 'a small configuration (tests; under 2 minutes)', false)
+    .option('--quick', 'the small configuration the tests run (its time: provenance.wall_s of the run)', false)
     .option('--seeds <list>', 'seeds (document split, prompt split, samples)', list('seeds', intItem('seeds')))
     .option('--concepts <list>', 'detection concepts (organism concept names)', list('concepts'))
     .option('--targets <list>', 'steering targets (tone:happy|sad|angry|scared, code:regex)', list('targets'))
