@@ -10,8 +10,29 @@ import { PROJECT_ROOT } from '../../src/util/paths.js';
 
 const read = (p: string) => fs.readFileSync(path.join(PROJECT_ROOT, p), 'utf8');
 const json = (p: string) => JSON.parse(read(p)) as Record<string, unknown>;
-/** Paths whose change can change every reference number: the launcher, the build and the locked dependencies. */
-const ALWAYS = ['bin', 'scripts', 'package-lock.json', 'tsconfig.json', 'src/cli/main.ts'];
+/**
+ * Paths whose change can change every reference number: the launcher and the build. Two more are compared by what
+ * can reach a command's numbers, not byte for byte (`sameRuntime`): the lockfile by its runtime packages (a new
+ * devDependency, a test client or the front-end build, is never loaded by a command), and `src/cli/main.ts` without
+ * its command registrations (registering `serve` cannot change what `bench` computes).
+ */
+const ALWAYS = ['bin', 'scripts', 'tsconfig.json'];
+
+/** The runtime part of a lockfile: every package not marked dev-only, and the root without its devDependencies. */
+function runtimeLock(text: string): string {
+  const lock = JSON.parse(text) as { packages: Record<string, { dev?: boolean; devDependencies?: unknown }> };
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(lock.packages)) {
+    if (v.dev) continue;
+    out[k] = k === '' ? { ...v, devDependencies: undefined } : v;
+  }
+  return JSON.stringify(out);
+}
+/** main.ts without the lines that import or call a `registerXCommand(s)` function. */
+function mainWithoutRegistrations(text: string): string {
+  return text.split('\n').filter((l) => !/^\s*(import \{ register\w+ \} from '\.\/[\w-]+\.js';|register\w+\(program\);)\s*$/.test(l)).join('\n');
+}
+const COMPARED: [string, (text: string) => string][] = [['package-lock.json', runtimeLock], ['src/cli/main.ts', mainWithoutRegistrations]];
 
 /**
  * The source files a command module runs: the closure of its static and dynamic relative imports, and of the files
@@ -48,6 +69,27 @@ const CODE = {
   card: [...ALWAYS, ...codeOf('src/cli/organism-commands.ts')],
 };
 
+test('the lockfile and main.ts are compared by what reaches a command (planted edits)', () => {
+  const lock = read('package-lock.json');
+  const l = JSON.parse(lock) as { packages: Record<string, Record<string, unknown>> };
+  const withDev = structuredClone(l);
+  withDev.packages['node_modules/planted-dev'] = { version: '1.0.0', dev: true };
+  (withDev.packages[''].devDependencies as Record<string, string>)['planted-dev'] = '^1.0.0';
+  assert.equal(runtimeLock(JSON.stringify(withDev)), runtimeLock(lock), 'a new devDependency does not reach a command');
+  const withRuntime = structuredClone(l);
+  withRuntime.packages['node_modules/planted'] = { version: '1.0.0' };
+  assert.notEqual(runtimeLock(JSON.stringify(withRuntime)), runtimeLock(lock), 'a new runtime package does');
+  const bumped = structuredClone(l);
+  bumped.packages['node_modules/onnxruntime-node'].version = '0.0.1';
+  assert.notEqual(runtimeLock(JSON.stringify(bumped)), runtimeLock(lock), 'a changed runtime version does');
+  const main = read('src/cli/main.ts');
+  const added = main.replace(/^(import \{ registerBenchCommand \} from '\.\/bench-command\.js';)$/m, "$1\nimport { registerPlantedCommand } from './planted-command.js';")
+    .replace(/^(\s*)registerBenchCommand\(program\);$/m, '$1registerBenchCommand(program);\n$1registerPlantedCommand(program);');
+  assert.notEqual(added, main, 'the planted registration was inserted');
+  assert.equal(mainWithoutRegistrations(added), mainWithoutRegistrations(main), 'a new command registration does not reach other commands');
+  assert.notEqual(mainWithoutRegistrations(main.replace('exitOverride()', 'exitOverride().allowUnknownOption()')), mainWithoutRegistrations(main), 'any other edit does');
+});
+
 test('the code closure of a command follows its imports (and sees what it must)', () => {
   const bench = new Set(CODE.bench);
   for (const f of ['src/bench/suite.ts', 'src/bench/tasks/steer.ts', 'src/engine/host/kernels.wat', 'src/engine/host/helper-thread.ts', 'src/organism/model-tokenizer.ts', 'src/report/bench-report.ts']) {
@@ -76,6 +118,11 @@ function checkVersion(what: string, version: unknown, code: readonly string[]): 
   assert.notEqual(git(['cat-file', '-e', `${v}^{commit}`]), null, `${what}: ${v} is not a commit of this repository`);
   const diff = git(['diff', '--stat', v, 'HEAD', '--', ...code]);
   assert.equal(diff, '', `${what} was made at ${v}; the code changed since:\n${diff}`);
+  for (const [file, view] of COMPARED) {
+    const then = git(['show', `${v}:${file}`]);
+    assert.ok(then !== null, `${what}: ${file} missing at ${v}`);
+    assert.ok(view(then) === view(read(file)), `${what} was made at ${v}; what ${file} gives a command at run time changed since`);
+  }
 }
 
 function checkNoMachinePaths(what: string, text: string): void {
