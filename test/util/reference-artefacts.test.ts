@@ -12,27 +12,62 @@ const read = (p: string) => fs.readFileSync(path.join(PROJECT_ROOT, p), 'utf8');
 const json = (p: string) => JSON.parse(read(p)) as Record<string, unknown>;
 /**
  * Paths whose change can change every reference number: the launcher and the build. Two more are compared by what
- * can reach a command's numbers, not byte for byte (`sameRuntime`): the lockfile by its runtime packages (a new
- * devDependency, a test client or the front-end build, is never loaded by a command), and `src/cli/main.ts` without
- * its command registrations (registering `serve` cannot change what `bench` computes).
+ * can reach a command's numbers, not byte for byte: the lockfile by the packages the command's code imports and
+ * their dependencies (a test client, the front-end build or the server's template engine is never loaded by
+ * `bench`), and `src/cli/main.ts` without its command registrations (registering `serve` cannot change what `bench`
+ * computes).
  */
 const ALWAYS = ['bin', 'scripts', 'tsconfig.json'];
 
-/** The runtime part of a lockfile: every package not marked dev-only, and the root without its devDependencies. */
-function runtimeLock(text: string): string {
-  const lock = JSON.parse(text) as { packages: Record<string, { dev?: boolean; devDependencies?: unknown }> };
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(lock.packages)) {
-    if (v.dev) continue;
-    out[k] = k === '' ? { ...v, devDependencies: undefined } : v;
+interface LockEntry {
+  version?: string;
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+}
+/**
+ * The lock entries a set of imported packages load: each package's entry and, transitively, those of its
+ * dependencies, resolved as Node resolves them (a nested node_modules first, then each folder above).
+ */
+function lockClosure(text: string, packages: readonly string[]): string {
+  const lock = JSON.parse(text) as { packages: Record<string, LockEntry> };
+  const resolve = (from: string, name: string): string | null => {
+    for (let dir: string = from; ; dir = dir.replace(/\/?node_modules\/(@[^/]+\/)?[^/]+$/, '')) {
+      const key = `${dir ? `${dir}/` : ''}node_modules/${name}`;
+      if (lock.packages[key]) return key;
+      if (!dir) return null;
+    }
+  };
+  const seen = new Map<string, LockEntry>();
+  const todo: [string, string][] = packages.map((name) => ['', name]);
+  while (todo.length) {
+    const [from, name] = todo.pop()!;
+    const key = resolve(from, name);
+    if (key === null) {
+      assert.ok(from !== '', `the code imports ${name}, which the lockfile does not hold`);
+      continue; // an optional or peer dependency that is not installed
+    }
+    if (seen.has(key)) continue;
+    const e = lock.packages[key];
+    seen.set(key, e);
+    for (const d of Object.keys({ ...e.dependencies, ...e.optionalDependencies, ...e.peerDependencies })) todo.push([key, d]);
   }
-  return JSON.stringify(out);
+  return JSON.stringify([...seen.entries()].sort(([x], [y]) => (x < y ? -1 : 1)));
 }
 /** main.ts without the lines that import or call a `registerXCommand(s)` function. */
 function mainWithoutRegistrations(text: string): string {
   return text.split('\n').filter((l) => !/^\s*(import \{ register\w+ \} from '\.\/[\w-]+\.js';|register\w+\(program\);)\s*$/.test(l)).join('\n');
 }
-const COMPARED: [string, (text: string) => string][] = [['package-lock.json', runtimeLock], ['src/cli/main.ts', mainWithoutRegistrations]];
+
+/** Bare package names a source file imports (`node:` built-ins excluded; `@scope/name/sub` gives `@scope/name`). */
+function packagesIn(text: string): string[] {
+  const specs = [
+    ...[...text.matchAll(/(?:^|[\s;])(?:import|export)\s[^;]*?from\s*'([^.'][^']*)'/gm)].map((m) => m[1]),
+    ...[...text.matchAll(/(?:^|[\s;])import\s*'([^.'][^']*)'/gm)].map((m) => m[1]),
+    ...[...text.matchAll(/import\(\s*'([^.'][^']*)'\s*\)/g)].map((m) => m[1]),
+  ].filter((x) => !x.startsWith('node:'));
+  return specs.map((x) => x.split('/').slice(0, x.startsWith('@') ? 2 : 1).join('/'));
+}
 
 /**
  * The source files a command module runs: the closure of its static and dynamic relative imports, and of the files
@@ -63,25 +98,42 @@ function codeOf(entry: string): string[] {
   }
   return [...seen].sort();
 }
+interface Code {
+  files: string[];
+  packages: string[];
+}
+function command(entry: string): Code {
+  const files = codeOf(entry);
+  const packages = new Set<string>();
+  for (const f of files.filter((x) => x.endsWith('.ts'))) {
+    const code = read(f).split('\n').filter((l) => !/^\s*(\/\/|\*|\/\*\*)/.test(l)).join('\n');
+    for (const p of packagesIn(code)) packages.add(p);
+  }
+  return { files: [...ALWAYS, ...files], packages: [...packages].sort() };
+}
 const CODE = {
-  bench: [...ALWAYS, ...codeOf('src/cli/bench-command.ts')],
-  sae: [...ALWAYS, ...codeOf('src/cli/sae-commands.ts')],
-  card: [...ALWAYS, ...codeOf('src/cli/organism-commands.ts')],
+  bench: command('src/cli/bench-command.ts'),
+  sae: command('src/cli/sae-commands.ts'),
+  card: command('src/cli/organism-commands.ts'),
 };
 
 test('the lockfile and main.ts are compared by what reaches a command (planted edits)', () => {
   const lock = read('package-lock.json');
   const l = JSON.parse(lock) as { packages: Record<string, Record<string, unknown>> };
-  const withDev = structuredClone(l);
-  withDev.packages['node_modules/planted-dev'] = { version: '1.0.0', dev: true };
-  (withDev.packages[''].devDependencies as Record<string, string>)['planted-dev'] = '^1.0.0';
-  assert.equal(runtimeLock(JSON.stringify(withDev)), runtimeLock(lock), 'a new devDependency does not reach a command');
-  const withRuntime = structuredClone(l);
-  withRuntime.packages['node_modules/planted'] = { version: '1.0.0' };
-  assert.notEqual(runtimeLock(JSON.stringify(withRuntime)), runtimeLock(lock), 'a new runtime package does');
+  const pk = CODE.bench.packages;
+  assert.ok(pk.includes('onnxruntime-node') && pk.includes('commander') && pk.includes('vega-lite'), `bench imports ${pk.join(', ')}`);
+  const closure = JSON.parse(lockClosure(lock, pk)) as [string][];
+  assert.ok(closure.some(([k]) => k === 'node_modules/onnxruntime-common'), 'a dependency of a dependency is in the closure');
+  const withNew = structuredClone(l);
+  withNew.packages['node_modules/planted'] = { version: '1.0.0' };
+  (withNew.packages[''].dependencies as Record<string, string>).planted = '^1.0.0';
+  assert.equal(lockClosure(JSON.stringify(withNew), pk), lockClosure(lock, pk), 'a package the command never imports does not reach it');
   const bumped = structuredClone(l);
-  bumped.packages['node_modules/onnxruntime-node'].version = '0.0.1';
-  assert.notEqual(runtimeLock(JSON.stringify(bumped)), runtimeLock(lock), 'a changed runtime version does');
+  bumped.packages['node_modules/onnxruntime-common'].version = '0.0.1';
+  assert.notEqual(lockClosure(JSON.stringify(bumped), pk), lockClosure(lock, pk), 'a changed version of a transitive dependency does');
+  const nested = structuredClone(l);
+  nested.packages['node_modules/onnxruntime-node/node_modules/onnxruntime-common'] = { version: '9.9.9' };
+  assert.notEqual(lockClosure(JSON.stringify(nested), pk), lockClosure(lock, pk), 'a nested copy that shadows the flat one does');
   const main = read('src/cli/main.ts');
   const added = main.replace(/^(import \{ registerBenchCommand \} from '\.\/bench-command\.js';)$/m, "$1\nimport { registerPlantedCommand } from './planted-command.js';")
     .replace(/^(\s*)registerBenchCommand\(program\);$/m, '$1registerBenchCommand(program);\n$1registerPlantedCommand(program);');
@@ -91,11 +143,11 @@ test('the lockfile and main.ts are compared by what reaches a command (planted e
 });
 
 test('the code closure of a command follows its imports (and sees what it must)', () => {
-  const bench = new Set(CODE.bench);
+  const bench = new Set(CODE.bench.files);
   for (const f of ['src/bench/suite.ts', 'src/bench/tasks/steer.ts', 'src/engine/host/kernels.wat', 'src/engine/host/helper-thread.ts', 'src/organism/model-tokenizer.ts', 'src/report/bench-report.ts']) {
     assert.ok(bench.has(f), `bench code includes ${f}`);
   }
-  const sae = new Set(CODE.sae);
+  const sae = new Set(CODE.sae.files);
   for (const f of ['src/dictionaries/eval.ts', 'src/dictionaries/frontier.ts', 'src/organism/corpus.ts']) assert.ok(sae.has(f), `sae code includes ${f}`);
   assert.ok(!sae.has('src/bench/tasks/steer.ts'), 'sae eval does not run the steering task');
 });
@@ -110,18 +162,19 @@ function git(args: string[]): string | null {
 const history = git(['rev-parse', '--verify', 'HEAD']) !== null && git(['rev-parse', '--is-shallow-repository'])?.trim() === 'false';
 
 /** A recorded code version is a clean commit in this history whose code is the code of HEAD. */
-function checkVersion(what: string, version: unknown, code: readonly string[]): void {
+function checkVersion(what: string, version: unknown, code: Code): void {
   assert.equal(typeof version, 'string', `${what}: code version recorded`);
   const v = version as string;
   assert.ok(!v.endsWith('-dirty'), `${what} was made from a dirty tree (${v})`);
   if (!history) return;
   assert.notEqual(git(['cat-file', '-e', `${v}^{commit}`]), null, `${what}: ${v} is not a commit of this repository`);
-  const diff = git(['diff', '--stat', v, 'HEAD', '--', ...code]);
+  const diff = git(['diff', '--stat', v, 'HEAD', '--', ...code.files]);
   assert.equal(diff, '', `${what} was made at ${v}; the code changed since:\n${diff}`);
-  for (const [file, view] of COMPARED) {
+  const compared: [string, (text: string) => string][] = [['package-lock.json', (t) => lockClosure(t, code.packages)], ['src/cli/main.ts', mainWithoutRegistrations]];
+  for (const [file, view] of compared) {
     const then = git(['show', `${v}:${file}`]);
     assert.ok(then !== null, `${what}: ${file} missing at ${v}`);
-    assert.ok(view(then) === view(read(file)), `${what} was made at ${v}; what ${file} gives a command at run time changed since`);
+    assert.ok(view(then) === view(read(file)), `${what} was made at ${v}; what ${file} gives the command at run time changed since`);
   }
 }
 
