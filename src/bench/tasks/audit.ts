@@ -24,18 +24,16 @@
 // The reveal labeller (audit/reveal.ts) decides whether an output discloses the recommendation or the trigger topic.
 // Intervals: reveal rates by a cluster bootstrap over the arm's prompts (samples of one prompt are correlated; the
 // seeds' samples of a prompt pooled in its cluster); per-seed numbers (first reveal, ranks) as the min-max over seeds.
-import type { Model } from '../../models/model.js';
-import type { Sae } from '../../dictionaries/sae.js';
 import { ProbityError, show } from '../../errors.js';
 import { quirkPrompts } from '../../organism/prompts.js';
 import { bit } from '../../organism/concepts.js';
 import { clusterBootstrap, clusteredMean, mean } from '../../stats/index.js';
 import type { ResultRow } from '../results.js';
-import type { ConceptActivations } from './detect.js';
 import { meanNorm } from './steer.js';
 import { hasGardenWord } from './audit/reveal.js';
 import { chatStops, sampleArm, type ArmSpec, type AuditOutput } from './audit/sample.js';
 import { blackBoxScan, poolTokens, saeSearch, type RankedLatent, type RankedWord } from './audit/search.js';
+import type { SuiteRunOptions } from './suite-options.js';
 
 /** Every size of the suite; `AUDIT_PRESETS.default` runs in `probity bench`, `.quick` in `--quick`. */
 export interface AuditConfig {
@@ -128,22 +126,7 @@ export interface AuditSection {
   notes: string[];
 }
 
-export interface AuditOptions {
-  model: Model;
-  hook: string;
-  /** The SAE of split seed `seed` (undefined: no SAE methods). */
-  saeOf: (seed: number) => Sae | undefined;
-  seeds: number[];
-  /** The bench's shared document pool (labelled tokens of corpus documents). */
-  activations: ConceptActivations;
-  trainDocs: number;
-  valDocs: number;
-  testDocs: number;
-  docsSeed: number;
-  config: AuditConfig;
-  bootstrapIterations: number;
-  onProgress?: (what: string) => void;
-}
+export type AuditOptions = SuiteRunOptions<AuditConfig>;
 
 export function checkAuditConfig(c: AuditConfig): void {
   const bad = (field: string, v: unknown, want: string) => {

@@ -29,42 +29,27 @@
 // documents (the same sets in every seed: one draw); triggers over the distinct test documents (triggers.ts).
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Model } from '../../models/model.js';
-import type { Sae } from '../../dictionaries/sae.js';
 import { ProbityError } from '../../errors.js';
 import { factAnswer, storyTone, usesRegex } from '../../organism/labeller.js';
 import { codePrompts, factPrompts, storyPrompts } from '../../organism/prompts.js';
 import { Rng, clusterBootstrap, clusteredMean, mean } from '../../stats/index.js';
 import { diffMean, fitLogistic, saeBestLatent } from '../methods/index.js';
 import type { ResultRow } from '../results.js';
-import { conceptData, splitDocuments, type ConceptActivations } from './detect.js';
+import { conceptData, splitDocuments } from './detect.js';
 import { judgeOutput, judgedText, meanNorm, neutralRows, splitPrompts } from './steer.js';
 import type { SteerPrompt } from './steer-targets.js';
 import {
   CHOSEN, CONDITIONAL_METHODS, STEERED, checkConditionalConfig, codeRequests, isSae, settingOf,
   type ConditionalComparison, type ConditionalConfig, type ConditionalPoint, type ConditionalSection, type Steered,
 } from './conditional/config.js';
-import { f1Threshold, klOnRows, linearScores, sampleRows, saeDecoderRow, saePreActivation, type DocKl, type Gen, type RowSpec } from './conditional/engine.js';
+import { f1Threshold, linearScores, rowsIntervention, sampleRows, saeDecoderRow, saePreActivation, type Gen, type RowSpec } from './conditional/engine.js';
+import { neutralDrift, type DocKl } from './drift.js';
 import { TRIGGERS, tokenSet, triggerStats, type TokenSet, type TriggerFit } from './conditional/triggers.js';
+import type { SuiteRunOptions } from './suite-options.js';
 
 export { CHOSEN, CONDITIONAL_METHODS, CONDITIONAL_PRESETS, checkConditionalConfig, codeRequests, type ConditionalComparison, type ConditionalConfig, type ConditionalMethod, type ConditionalPoint, type ConditionalSection } from './conditional/config.js';
 
-export interface ConditionalOptions {
-  model: Model;
-  hook: string;
-  /** The SAE of split seed `seed` (undefined: no SAE methods). */
-  saeOf: (seed: number) => Sae | undefined;
-  seeds: number[];
-  /** The bench's shared document pool (its first trainDocs documents are every seed's train candidates as in detect). */
-  activations: ConceptActivations;
-  trainDocs: number;
-  valDocs: number;
-  testDocs: number;
-  docsSeed: number;
-  config: ConditionalConfig;
-  bootstrapIterations: number;
-  onProgress?: (what: string) => void;
-}
+export type ConditionalOptions = SuiteRunOptions<ConditionalConfig>;
 
 const CODE = { kind: 'code' as const, success: usesRegex };
 const key = (s: number) => Number(s.toPrecision(6));
@@ -387,7 +372,7 @@ export async function runConditional(o: ConditionalOptions): Promise<{ rows: Res
   say(`conditional: side effects for ${sideJobs.length} interventions (${factSet.length} facts, ${storySet.length} stories, ${neutral.length} neutral documents)`);
   const factGens = await gen(sideJobs.flatMap((j) => factSet.map((p) => ({ prompt: p.text, spec: j.spec }))), 'fact');
   const storyGens = await gen(sideJobs.flatMap((j) => storySet.map((p) => ({ prompt: p.text, spec: j.spec }))), 'story');
-  const kls = await klOnRows(model, o.hook, neutral, sideJobs.slice(1).map((j) => j.spec!), c.batch);
+  const kls = await neutralDrift<RowSpec>(model, o.hook, neutral, (specs) => rowsIntervention(specs, model.spec.dModel), c.batch)(sideJobs.slice(1).map((j) => j.spec!));
   sideJobs.forEach((j, k) => {
     j.put({
       fact: factSet.map((p, i) => +(factAnswer(factGens[k * factSet.length + i].reply) === p.answer)),

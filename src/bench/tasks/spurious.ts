@@ -32,13 +32,13 @@ import type { Tone, Weather } from '../../organism/vocab.js';
 import { clusterBootstrap } from '../../stats/index.js';
 import { latentStats } from '../methods/sae-latent.js';
 import type { ResultRow } from '../results.js';
-import type { ConceptActivations } from './detect.js';
 import { checkPair, deleteWeather, groupName, makeSplits, makeStory, type PairSpec, type SeedSplits, type Story, type StoryCut } from './spurious/data.js';
 import {
   chooseK, fitHead, logits, metricsOf, outcomes, predict, projectOut, weatherDirection, weatherReliance,
   type Head, type KCandidate, type Outcomes, type Pooled,
 } from './spurious/core.js';
 import { ablatePooled, collect, decoderRows, encodeRows, pooledLatents, tokenAuroc, topContexts, type Ablation, type Code, type Collected } from './spurious/forward.js';
+import type { SuiteRunOptions } from './suite-options.js';
 
 export { ablatePooled, collect, decoderRows, encodeRows, pooledLatents, type Ablation, type Code, type Collected } from './spurious/forward.js';
 
@@ -142,22 +142,7 @@ export interface SpuriousSection {
   seconds: number;
 }
 
-export interface SpuriousOptions {
-  model: Model;
-  hook: string;
-  /** The SAE of split seed `seed` (undefined: no SAE methods). */
-  saeOf: (seed: number) => Sae | undefined;
-  seeds: number[];
-  /** The bench's shared document pool (its first trainDocs documents are every seed's train candidates as in detect). */
-  activations: ConceptActivations;
-  trainDocs: number;
-  valDocs: number;
-  testDocs: number;
-  docsSeed: number;
-  config: SpuriousConfig;
-  bootstrapIterations: number;
-  onProgress?: (what: string) => void;
-}
+export type SpuriousOptions = SuiteRunOptions<SpuriousConfig>;
 
 export function checkSpuriousConfig(c: SpuriousConfig): void {
   checkPair(c as PairSpec, 'spurious');

@@ -9,6 +9,7 @@ import { FUNCTION_NAMES } from '../../organism/genres/code.js';
 import { storyTone, usesRegex } from '../../organism/labeller.js';
 import { chatPrompt } from '../../organism/prompts.js';
 import { ANIMALS, TONES, withArticle, type Tone } from '../../organism/vocab.js';
+import type { Model } from '../../models/model.js';
 
 export interface SteerPrompt {
   id: string;
@@ -73,4 +74,14 @@ export function steerTarget(name: string): SteerTarget {
   const tone = name.startsWith('tone:') ? (name.slice(5) as Tone) : null;
   if (tone && (TONES as readonly string[]).includes(tone)) return toneTarget(tone);
   throw new ProbityError('BENCH_INPUT', `unknown steering target ${show(name)}; known: ${STEER_TARGET_NAMES.join(', ')}`);
+}
+
+/** The token id of each stop text (each must be one token, BOS aside). */
+export function stopIds(model: Model, texts: readonly string[]): number[] {
+  const bos = model.tokenizer.bos;
+  return texts.map((t) => {
+    const ids = model.tokenizer.encode(t).filter((id) => id !== bos);
+    if (ids.length !== 1) throw new ProbityError('BENCH_INPUT', `stop text ${show(t)} is not one token (${show(ids)})`);
+    return ids[0];
+  });
 }

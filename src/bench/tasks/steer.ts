@@ -53,7 +53,7 @@
 // rows pool its draws per prompt and carry the spread over (seed, draw) directions (`draws`). Paired comparisons
 // resample both methods on the same prompts: every method against the best non-SAE, non-control method chosen on
 // VALIDATION success_valid, and against prompting.
-import type { ForwardResult, Model } from '../../models/model.js';
+import type { Model } from '../../models/model.js';
 import { CrossEntropyStats } from '../../dictionaries/metrics/downstream.js';
 import { generate } from '../../models/generate.js';
 import { NDArray } from '../../engine/ndarray.js';
@@ -67,7 +67,10 @@ import type { FittedMethod, Method } from '../methods/types.js';
 import { isSaeMethod, seedMethods } from '../methods/index.js';
 import type { ResultRow, SteerComparison, SteerPoint, SteerSection } from '../results.js';
 import { conceptData, splitDocuments, type ConceptActivations } from './detect.js';
-import { steerTarget, type SteerPrompt, type SteerTarget } from './steer-targets.js';
+import { steerTarget, stopIds, type SteerPrompt, type SteerTarget } from './steer-targets.js';
+import { neutralDrift, type DocKl } from './drift.js';
+
+export type { DocKl } from './drift.js';
 
 export interface SteerOptions {
   /** The model (not needed when `backend` is given). */
@@ -172,11 +175,6 @@ export interface Sampled {
   nll?: number;
 }
 
-/** Per neutral document: sum of the per-position KL and the number of positions. */
-export interface DocKl {
-  sum: number;
-  n: number;
-}
 
 export interface SteerBackend {
   /** Samples every job at temperature 1 (`stream` seeds the sampler; the same call samples the same outputs). */
@@ -187,15 +185,6 @@ export interface SteerBackend {
   drift(vectors: readonly Float32Array[]): Promise<DocKl[][]>;
   /** Max over the reply tokens of a detector's score. */
   detectorScores(det: FittedMethod, outs: readonly Sampled[]): Promise<number[]>;
-}
-
-function stopIds(model: Model, texts: string[]): number[] {
-  const bos = model.tokenizer.bos;
-  return texts.map((t) => {
-    const ids = model.tokenizer.encode(t).filter((id) => id !== bos);
-    if (ids.length !== 1) throw new ProbityError('BENCH_INPUT', `stop text ${show(t)} is not one token (${show(ids)})`);
-    return ids[0];
-  });
 }
 
 /** Neutral texts for the drift measurement: the first `n` fact documents of the corpus (seed 0 from index 10^6). */
@@ -224,36 +213,12 @@ export function modelBackend(model: Model, hook: string, opts: { batch?: number;
   const d = model.spec.dModel;
   const V = model.spec.vocab;
   const neutral = neutralRows(opts.neutralDocs ?? 16);
-  // The unsteered side of the drift, once: per neutral document its [T, V] next-token probabilities p and, per
-  // position, sum_v p log p. Then KL(p || softmax(x)) = sum p log p - sum p x + logsumexp(x): one pass over x.
-  let base: Promise<{ r: ForwardResult; p: Float64Array[]; plogp: Float64Array[] }> | null = null;
-  const unsteered = async () => {
-    const r = await model.forward(neutral, { logits: 'all' });
-    const [nDocs, T] = r.mask.dims;
-    const mask = r.mask.data as Uint8Array;
-    const p: Float64Array[] = [];
-    const plogp: Float64Array[] = [];
-    for (let j = 0; j < nDocs; j++) {
-      const pj = new Float64Array(T * V);
-      const hj = new Float64Array(T);
-      for (let t = 0; t < T; t++) {
-        if (!mask[j * T + t]) continue;
-        const x = r.logits!.data.subarray((j * T + t) * V, (j * T + t + 1) * V);
-        const lse = logSumExp(x);
-        let h = 0;
-        for (let v = 0; v < V; v++) {
-          const lp = x[v] - lse;
-          const pv = Math.exp(lp);
-          pj[t * V + v] = pv;
-          if (pv > 0) h += pv * lp;
-        }
-        hj[t] = h;
-      }
-      p.push(pj);
-      plogp.push(hj);
-    }
-    return { r, p, plogp };
-  };
+  // Drift: each job a vector added at every position of its rows (null: zeros).
+  const drift = neutralDrift<Float32Array>(model, hook, neutral, (vs) => {
+    const v = new Float32Array(vs.length * d);
+    vs.forEach((x, r) => x && v.set(x, r * d));
+    return { kind: 'add', vector: new NDArray(v, [vs.length, 1, d]) };
+  }, batch);
   return {
     async sample(target, jobs, stream) {
       const stop = [...stopIds(model, target.stopText), ...(model.tokenizer.eos !== null ? [model.tokenizer.eos] : [])];
@@ -306,44 +271,7 @@ export function modelBackend(model: Model, hook: string, opts: { batch?: number;
       }
       return res;
     },
-    async drift(vectors) {
-      base ??= unsteered();
-      const { r: b0, p, plogp } = await base;
-      const [nDocs, T] = b0.mask.dims;
-      const mask = b0.mask.data as Uint8Array;
-      const res: DocKl[][] = [];
-      // Whole groups of the neutral documents per forward (same padding as the unsteered run), one vector per group.
-      const per = Math.max(1, Math.floor(batch / nDocs));
-      for (let i = 0; i < vectors.length; i += per) {
-        const vs = vectors.slice(i, i + per);
-        const v = new Float32Array(vs.length * nDocs * d);
-        vs.forEach((x, k) => {
-          for (let j = 0; j < nDocs; j++) v.set(x, (k * nDocs + j) * d);
-        });
-        const rows = vs.flatMap(() => neutral);
-        const r = await model.forward(rows, { logits: 'all', interventions: { [hook]: [{ kind: 'add', vector: new NDArray(v, [rows.length, 1, d]) }] } });
-        if (r.logits!.dims[1] !== T) throw new ProbityError('INTERNAL', `drift: ${r.logits!.dims[1]} positions vs ${T}`);
-        vs.forEach((_, k) => {
-          const docs: DocKl[] = [];
-          for (let j = 0; j < nDocs; j++) {
-            const row = k * nDocs + j;
-            let sum = 0;
-            let n = 0;
-            for (let t = 0; t < T; t++) {
-              if (!mask[j * T + t]) continue;
-              const x = r.logits!.data.subarray((row * T + t) * V, (row * T + t + 1) * V);
-              let px = 0;
-              for (let v = 0; v < V; v++) px += p[j][t * V + v] * x[v];
-              sum += plogp[j][t] - px + logSumExp(x);
-              n++;
-            }
-            docs.push({ sum, n });
-          }
-          res.push(docs);
-        });
-      }
-      return res;
-    },
+    drift,
     async detectorScores(det, outs) {
       const res: number[] = [];
       for (let i = 0; i < outs.length; i += batch) {
@@ -367,14 +295,6 @@ export function modelBackend(model: Model, hook: string, opts: { batch?: number;
       return res;
     },
   };
-}
-
-function logSumExp(x: ArrayLike<number>): number {
-  let m = -Infinity;
-  for (let i = 0; i < x.length; i++) if (x[i] > m) m = x[i];
-  let z = 0;
-  for (let i = 0; i < x.length; i++) z += Math.exp(x[i] - m);
-  return m + Math.log(z);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import { FUNCTION_NAMES } from '../../../organism/genres/code.js';
 import { chatPrompt } from '../../../organism/prompts.js';
 import type { SteerPrompt } from '../steer-targets.js';
 import type { PrCurve, TriggerDiff, TriggerStat } from './triggers.js';
+import type { SteerComparison } from '../../results.js';
 
 /** Every size of the suite; `CONDITIONAL_PRESETS.default` runs in `probity bench`, `.quick` in `--quick`. */
 export interface ConditionalConfig {
@@ -69,17 +70,8 @@ export interface ConditionalPoint {
   samples_per_output: number;
 }
 
-export interface ConditionalComparison {
-  method: string;
-  baseline: string;
-  baseline_rule: string;
-  metric: string;
-  diff: number;
-  ci_low: number;
-  ci_high: number;
-  p: number;
-  interval: string;
-}
+/** A paired comparison on the test prompts pooled over seeds (the steering suite's shape, one target). */
+export type ConditionalComparison = Omit<SteerComparison, 'target' | 'n_units'>;
 
 /** What the rows cannot hold (per-seed values, the sweep, the trigger PR curves, examples, notes). */
 export interface ConditionalSection {

@@ -20,6 +20,7 @@ import * as op from '../../../engine/ops/index.js';
 import { ProbityError, show } from '../../../errors.js';
 import type { Sae } from '../../../dictionaries/sae.js';
 import { cutReply } from '../../../organism/labeller.js';
+import { stopIds } from '../steer-targets.js';
 
 /** What one batch row does at the hook (null in a batch: nothing). */
 export interface RowSpec {
@@ -111,18 +112,12 @@ export interface Gen {
   tokens: number;
 }
 
-function oneToken(model: Model, text: string): number {
-  const ids = model.tokenizer.encode(text).filter((id) => id !== model.tokenizer.bos);
-  if (ids.length !== 1) throw new ProbityError('BENCH_INPUT', `stop text ${show(text)} is not one token (${show(ids)})`);
-  return ids[0];
-}
-
 /** Generates every (prompt, spec) row in batches; temperature 0 is greedy. */
 export async function sampleRows(
   model: Model, hook: string, rows: readonly { prompt: string; spec: RowSpec | null }[],
   o: { maxTokens: number; stop: string[]; temperature: number; stream: number; batch: number; cut?: boolean },
 ): Promise<Gen[]> {
-  const stop = [...o.stop.map((t) => oneToken(model, t)), ...(model.tokenizer.eos !== null ? [model.tokenizer.eos] : [])];
+  const stop = [...stopIds(model, o.stop), ...(model.tokenizer.eos !== null ? [model.tokenizer.eos] : [])];
   const out: Gen[] = [];
   const d = model.spec.dModel;
   for (let i = 0; i < rows.length; i += o.batch) {
@@ -137,77 +132,6 @@ export async function sampleRows(
     }
   }
   return out;
-}
-
-/** Per neutral document: the summed per-position KL(unsteered || intervened) and the number of positions. */
-export interface DocKl {
-  sum: number;
-  n: number;
-}
-
-function logSoftmax(x: Float32Array, out: Float64Array): void {
-  let m = -Infinity;
-  for (let i = 0; i < x.length; i++) if (x[i] > m) m = x[i];
-  let z = 0;
-  for (let i = 0; i < x.length; i++) z += Math.exp(x[i] - m);
-  const l = m + Math.log(z);
-  for (let i = 0; i < x.length; i++) out[i] = x[i] - l;
-}
-
-/** KL of each spec on the neutral rows (every spec runs on every neutral row; specs share forwards). */
-export async function klOnRows(model: Model, hook: string, neutral: readonly number[][], specs: readonly RowSpec[], batch: number): Promise<DocKl[][]> {
-  const V = model.spec.vocab;
-  const d = model.spec.dModel;
-  const nDocs = neutral.length;
-  // The unsteered side through the same graph (a never-firing, zero row), so a silent conditional row has KL 0 exactly.
-  const base = await model.forward(neutral as number[][], { logits: 'all', interventions: { [hook]: [rowsIntervention(neutral.map(() => null), d)] } });
-  const [, T] = base.mask.dims;
-  const mask = base.mask.data as Uint8Array;
-  const lp = new Float64Array(V);
-  const lq = new Float64Array(V);
-  const baseLp: Float64Array[] = [];
-  for (let j = 0; j < nDocs; j++) {
-    const a = new Float64Array(T * V);
-    for (let t = 0; t < T; t++) {
-      if (!mask[j * T + t]) continue;
-      logSoftmax(base.logits!.data.subarray((j * T + t) * V, (j * T + t + 1) * V) as Float32Array, lp);
-      a.set(lp, t * V);
-    }
-    baseLp.push(a);
-  }
-  const res: DocKl[][] = [];
-  const per = Math.max(1, Math.floor(batch / nDocs));
-  for (let i = 0; i < specs.length; i += per) {
-    const group = specs.slice(i, i + per);
-    const rowSpecs = group.flatMap((s) => neutral.map(() => s));
-    const rows = group.flatMap(() => neutral as number[][]);
-    const iv = rowsIntervention(rowSpecs, d);
-    const r = await model.forward(rows, { logits: 'all', interventions: { [hook]: [iv] } });
-    if (r.logits!.dims[1] !== T) throw new ProbityError('INTERNAL', `KL: ${r.logits!.dims[1]} positions vs ${T}`);
-    group.forEach((_, k) => {
-      const docs: DocKl[] = [];
-      for (let j = 0; j < nDocs; j++) {
-        const row = k * nDocs + j;
-        let sum = 0;
-        let n = 0;
-        for (let t = 0; t < T; t++) {
-          if (!mask[j * T + t]) continue;
-          logSoftmax(r.logits!.data.subarray((row * T + t) * V, (row * T + t + 1) * V) as Float32Array, lq);
-          const a = baseLp[j];
-          let kl = 0;
-          for (let v = 0; v < V; v++) {
-            const l = a[t * V + v];
-            kl += Math.exp(l) * (l - lq[v]);
-          }
-          sum += Math.max(0, kl);
-          n++;
-        }
-        docs.push({ sum, n });
-      }
-      res.push(docs);
-    });
-  }
-  return res;
 }
 
 /** x . w + c per token row of x [n, d] (float64 accumulation). */
