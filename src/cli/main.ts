@@ -3,8 +3,11 @@ import { Command, CommanderError } from 'commander';
 import { registerModelCommands } from './model-commands.js';
 import { registerOrganismCommands } from './organism-commands.js';
 import { registerSaeCommands } from './sae-commands.js';
+import { registerDashboardCommands } from './dashboard-commands.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerBenchCommand } from './bench-command.js';
+import { registerServeCommand } from './serve-command.js';
+import { registerLogprobsCommand } from './logprobs-command.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command()
@@ -15,8 +18,11 @@ export async function main(argv: string[]): Promise<number> {
   registerModelCommands(program);
   registerOrganismCommands(program);
   registerSaeCommands(program);
+  registerDashboardCommands(program);
   registerDemoCommand(program);
   registerBenchCommand(program);
+  registerServeCommand(program);
+  registerLogprobsCommand(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

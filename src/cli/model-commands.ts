@@ -7,6 +7,7 @@ import { generate } from '../models/generate.js';
 import { createStreamDecoder } from '../models/tokenizers/stream.js';
 import { ProbityError } from '../errors.js';
 import { intArg, numArg } from './args.js';
+import { makeSaeLoader, parseInterventions } from '../serve/interventions.js';
 
 export function registerModelCommands(program: Command): void {
   program
@@ -19,12 +20,14 @@ export function registerModelCommands(program: Command): void {
     .option('--top-p <p>', 'nucleus sampling mass', numArg('top-p', 0, 1), 1)
     .option('--top-k <k>', 'sample among the k most likely (0 = all)', intArg('top-k', 0), 0)
     .option('--seed <s>', 'random seed', intArg('seed'), 0)
+    .option('--intervene <json|@file>', 'interventions as JSON, or @file holding it: the spec of the server\'s `probity` field (README, "Serving")')
     .action(async (ref: string, o) => {
       const model = await loadModel(ref);
       const tok = model.tokenizer;
+      const interventions = o.intervene === undefined ? undefined : parseInterventions(interventionArg(o.intervene), { model, loadSae: makeSaeLoader(model) }, '--intervene').map;
       const ids = tok.encode(o.prompt);
       if (ids.length === 0) throw new ProbityError('CLI_ARG', `--prompt is empty and ${ref} adds no BOS token: nothing to continue from`);
-      const [g] = await generate(model, [ids], { maxTokens: o.maxTokens, temperature: o.temperature, topP: o.topP, topK: o.topK, seed: o.seed });
+      const [g] = await generate(model, [ids], { maxTokens: o.maxTokens, temperature: o.temperature, topP: o.topP, topK: o.topK, seed: o.seed, interventions });
       const dec = createStreamDecoder(tok, ids[ids.length - 1]);
       for (const t of g.tokens) process.stdout.write(dec.push(t));
       process.stdout.write(dec.end() + '\n');
@@ -58,4 +61,19 @@ export function registerModelCommands(program: Command): void {
       ];
       process.stdout.write(lines.join('\n') + '\n');
     });
+}
+
+/** The JSON of --intervene: inline, or `@path` to read it from a file. */
+function interventionArg(v: string): unknown {
+  let text = v;
+  if (v.startsWith('@')) {
+    const file = v.slice(1);
+    if (!fs.existsSync(file)) throw new ProbityError('CLI_ARG', `--intervene ${v}: no such file ${file}`);
+    text = fs.readFileSync(file, 'utf8');
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ProbityError('CLI_ARG', `--intervene${v.startsWith('@') ? ` ${v}` : ''} is not valid JSON: ${(e as Error).message}`);
+  }
 }

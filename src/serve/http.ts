@@ -145,3 +145,31 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     },
   };
 }
+
+/**
+ * For a shutdown: returns a function that destroys every connection with no request in progress, now and as each
+ * busy one finishes its last response. `RunningServer.close` waits for connections Node does not count as idle, e.g.
+ * the spare socket an HTTP client (undici, so the openai package) opens after aborting a stream, which never sends a
+ * request: without this a shutdown waits out the whole grace period for it. Install it when the server starts.
+ */
+export function closeQuietConnections(server: http.Server): () => void {
+  const busy = new Map<import('node:net').Socket, number>();
+  let closing = false;
+  server.on('connection', (s) => {
+    busy.set(s, 0);
+    s.on('close', () => busy.delete(s));
+  });
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const s = req.socket;
+    busy.set(s, (busy.get(s) ?? 0) + 1);
+    res.on('close', () => {
+      const n = (busy.get(s) ?? 1) - 1;
+      busy.set(s, n);
+      if (closing && n === 0) s.destroy();
+    });
+  });
+  return () => {
+    closing = true;
+    for (const [s, n] of busy) if (n === 0) s.destroy();
+  };
+}
