@@ -4,6 +4,7 @@ import { registerModelCommands } from './model-commands.js';
 import { registerOrganismCommands } from './organism-commands.js';
 import { registerSaeCommands } from './sae-commands.js';
 import { registerDashboardCommands } from './dashboard-commands.js';
+import { registerSaeConvertCommand } from './sae-convert-command.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerBenchCommand } from './bench-command.js';
 import { registerServeCommand } from './serve-command.js';
@@ -19,6 +20,7 @@ export async function main(argv: string[]): Promise<number> {
   registerOrganismCommands(program);
   registerSaeCommands(program);
   registerDashboardCommands(program);
+  registerSaeConvertCommand(program);
   registerDemoCommand(program);
   registerBenchCommand(program);
   registerServeCommand(program);
