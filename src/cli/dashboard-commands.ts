@@ -20,6 +20,7 @@ export function registerDashboardCommands(program: Command): void {
     .description('Precompute the dashboard\'s latent pages for an SAE (contexts per activation quantile, histograms, logit effects, neighbours, concept matches); resumable')
     .requiredOption('--sae <dir>', 'SAE folder (SAELens, sparsify or Gemma Scope)')
     .option('--model <ref>', 'model file/folder or shipped name', 'organism')
+    .option('--hook <name>', 'the hook the SAE reads, where its files do not say (Gemma Scope)')
     .option('--tokens <n>', 'scored tokens of held-out documents (whole documents; the organism: the SAE\'s evaluation stream)', intArg('tokens', 1), DEFAULT_SETTINGS.tokens)
     .option('--text <file>', 'documents: lines of a text file (default for the organism: its generated documents)')
     .option('--out <dir>', `output folder (default: <sae>/${DASHBOARD_DIR})`)
@@ -27,7 +28,7 @@ export function registerDashboardCommands(program: Command): void {
     .option('--seed <s>', 'seed of the quantile-context sampling', intArg('seed', 0), DEFAULT_SETTINGS.seed)
     .action(async (o) => {
       const model = await loadModel(o.model);
-      const s = loadSae(o.sae);
+      const s = loadSae(o.sae, { hook: o.hook });
       checkAgainstModel(s, model);
       const out = o.out ?? path.join(o.sae, DASHBOARD_DIR);
       const bars: Partial<Record<'tokens' | 'latents', Progress>> = {};
