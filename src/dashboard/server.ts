@@ -9,6 +9,7 @@
 //   GET  /api/latents/:id?sae=            one latent's page data
 //   POST /api/prompt {text, sae?, top?}   tokens, top latents per token, next-token distribution, concept labels
 //   GET  /api/reports, /api/reports/:name the results.json files given (name = folder), the file's contents
+//   GET  /api/reports/:name/html          the static report of that file (the page `probity bench` writes beside it)
 //   POST /api/steer {prompt, latents|interventions, mode, ...}   unsteered and steered generations as SSE
 import type { Model } from '../models/model.js';
 import type { Scheduler } from '../serve/scheduler.js';
@@ -19,7 +20,7 @@ import { SORT_KEYS } from './latent-index.js';
 import { isOrganism } from './data/build.js';
 import { choiceParam, intParam } from './api/params.js';
 import { promptView } from './api/prompt.js';
-import { reportEntries, reportSummary, reportText } from './api/reports.js';
+import { reportEntries, reportHtml, reportSummary, reportText } from './api/reports.js';
 import { steer } from './api/steer.js';
 import { serveStatic, WEB_DIR } from './static.js';
 
@@ -99,6 +100,15 @@ export async function createDashboardHandler(o: DashboardOptions): Promise<Handl
     if (p === '/api/reports') {
       only(req, 'GET', p);
       sendJson(res, 200, { reports: reports.map(reportSummary) });
+      return true;
+    }
+    const page = /^\/api\/reports\/([^/]+)\/html$/.exec(p);
+    if (page) {
+      only(req, 'GET', '/api/reports/:name/html');
+      const html = await reportHtml(reports, decodeURIComponent(page[1]));
+      // The static report holds no script; the policy keeps it that way inside the dashboard's frame.
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html), 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:" });
+      res.end(html);
       return true;
     }
     const report = /^\/api\/reports\/([^/]+)$/.exec(p);

@@ -239,6 +239,11 @@ test('a client that disconnects mid-stream frees its slots; GET /api/reports and
   const rep = await call('/api/reports/bench-organism');
   assert.deepEqual(rep.body, JSON.parse(fs.readFileSync(path.join(REPORT, 'results.json'), 'utf8')));
   expect4xx(await call('/api/reports/nope'), 404, /unknown report "nope"; this server has bench-organism, no-such-run/);
+  // The full static report: byte for byte the page `probity bench` wrote beside the shipped results.json.
+  const page = await call('/api/reports/bench-organism/html');
+  assert.deepEqual([page.status, page.type], [200, 'text/html; charset=utf-8']);
+  assert.equal(page.body, fs.readFileSync(path.join(REPORT, 'report.html'), 'utf8'));
+  expect4xx(await call('/api/reports/nope/html'), 404, /unknown report "nope"/);
   expect4xx(await call('/api/reports/no-such-run'), 404, /does not exist/);
 
   const index = await call('/');

@@ -147,6 +147,14 @@ test('a report page: the table, method filters, a chart with axis titles and hov
   await page.waitForSelector('.curves .chart svg');
   await fitsWidth('report');
   await page.screenshot({ path: artifactPath('report-steer.png'), fullPage: true });
+  // The full static report in its frame: the sections the interactive view does not redraw are there.
+  const frame = await (await page.waitForSelector('iframe.static-report')).contentFrame();
+  assert.ok(frame, 'the static report frame');
+  await frame.waitForSelector('#steer h3');
+  const h3 = await frame.$$eval('h3', (hs) => hs.map((h) => h.textContent));
+  assert.ok(h3.includes('Paired comparisons') && h3.includes('Examples'), `static report sections ${JSON.stringify(h3)}`);
+  await page.$eval('iframe.static-report', (f) => f.scrollIntoView());
+  await page.screenshot({ path: artifactPath('report-static.png') });
 });
 
 test('the prompt view: tokens, top latents at a clicked token, concept labels', async () => {

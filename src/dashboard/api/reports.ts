@@ -4,6 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { HttpError } from '../../serve/http.js';
+import { renderBenchReport } from '../../report/bench-report.js';
+import type { BenchResults } from '../../bench/results.js';
 
 export interface ReportEntry {
   name: string;
@@ -44,4 +46,30 @@ export function reportText(entries: readonly ReportEntry[], name: string): strin
   if (!e) throw new HttpError(404, `unknown report ${JSON.stringify(name)}; this server has ${entries.map((x) => x.name).join(', ') || 'none'}`, 'name', 'unknown_report');
   if (!fs.existsSync(e.file)) throw new HttpError(404, `report ${name}: ${e.file} does not exist`, 'name', 'report_missing');
   return fs.readFileSync(e.file, 'utf8');
+}
+
+const rendered = new Map<string, { stamp: string; html: string }>();
+
+/** The static HTML report of a results file, rendered by the same code as `probity bench` (cached per file version). */
+export async function reportHtml(entries: readonly ReportEntry[], name: string): Promise<string> {
+  const text = reportText(entries, name);
+  const file = entries.find((x) => x.name === name)!.file;
+  const st = fs.statSync(file);
+  const stamp = `${st.mtimeMs}:${st.size}`;
+  const hit = rendered.get(file);
+  if (hit?.stamp === stamp) return hit.html;
+  let r: BenchResults;
+  try {
+    r = JSON.parse(text) as BenchResults;
+  } catch (err) {
+    throw new HttpError(422, `report ${name}: ${file} is not valid JSON: ${(err as Error).message}`, 'name', 'report_invalid');
+  }
+  let html: string;
+  try {
+    html = await renderBenchReport(r);
+  } catch (err) {
+    throw new HttpError(422, `report ${name}: ${file} is not a results file this version renders (${(err as Error).message})`, 'name', 'report_invalid');
+  }
+  rendered.set(file, { stamp, html });
+  return html;
 }

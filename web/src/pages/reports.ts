@@ -102,6 +102,9 @@ function Report({ r, name, route }: { r: any; name: string; route: Route }) {
     <${MetricTable} at=${at} rowsOf=${shownConcepts} colsOf=${shownMethods} rowLabel=${suite === 'steer' ? 'target' : 'concept'} best=${!HIGHER_BETTER_NOT.has(m)} />
     ${bars.length ? html`<${Chart} spec=${groupedBarChart(bars, { x: suite === 'steer' ? 'target' : 'concept', y: `${m} (mean over seeds, 95% interval)`, refLine: m.startsWith('auroc') ? 0.5 : undefined })} label="metric chart" />` : ''}
     ${suite === 'steer' && r.steer ? html`<${SteerCurves} s=${r.steer} methods=${shownMethods} targets=${shownConcepts} />` : ''}
+    <h2>The full report</h2>
+    <p class="dim small">Every section of the page <code>probity bench</code> writes beside this results.json (paired comparisons, collapse tables, examples, notes, provenance), rendered from the same file by the same code. <a href=${`/api/reports/${encodeURIComponent(name)}/html`} target="_blank" rel="noopener">Open it on its own</a>.</p>
+    <iframe class="static-report" title="static report" sandbox="" src=${`/api/reports/${encodeURIComponent(name)}/html`}></iframe>
   </section>`;
 }
 
