@@ -1,8 +1,9 @@
-// `npm run bench [-- engine models dictionaries]`: runs the selected benchmark groups (all by default).
+// `npm run bench [-- engine models dictionaries serve]`: runs the selected benchmark groups (all by default).
 import { benchMatmul, benchTopkSaeStep } from './engine.js';
 import { benchGpt2 } from './models.js';
 import { benchTopkTrainer } from './dictionaries.js';
 import { benchAllocator } from './allocator.js';
+import { benchServe } from './serve.js';
 import { writeResult } from './util.js';
 import { relaunchWithAllocatorEnv } from '../src/util/allocator.js';
 
@@ -10,6 +11,7 @@ const groups: Record<string, () => Promise<void>> = {
   engine: async () => writeResult('engine', { ...(await benchMatmul()), ...(await benchTopkSaeStep()), ...benchAllocator() }),
   models: async () => writeResult('models', await benchGpt2()),
   dictionaries: async () => writeResult('dictionaries', await benchTopkTrainer()),
+  serve: async () => writeResult('serve', await benchServe()),
 };
 
 // Benchmarks run the way the probity CLI runs: relaunched once with its allocator settings (src/util/allocator.ts).
