@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import OpenAI from 'openai';
 import { median } from './util.js';
+import { quantileSorted } from '../src/stats/describe.js';
 
 const ROUNDS = 20;
 const CLIENTS = 32;
@@ -21,10 +22,7 @@ function rssMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-function percentile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
-}
+const percentile = (xs: number[], q: number) => quantileSorted(Float64Array.from(xs).sort(), q);
 
 async function startServer(): Promise<{ url: string; pid: number; stop: () => Promise<number | null> }> {
   const bin = path.resolve('bin/probity.js');

@@ -3,18 +3,17 @@
 // as it is: the shipped reference artefacts name its code).
 import path from 'node:path';
 import type { Command } from 'commander';
+import { commandGroup } from './groups.js';
 import { loadModel } from '../models/load.js';
 import { loadSae } from '../dictionaries/formats/index.js';
 import { checkAgainstModel } from '../dictionaries/saelens.js';
 import { buildDashboardData } from '../dashboard/data/build.js';
 import { DASHBOARD_DIR, DEFAULT_SETTINGS } from '../dashboard/data/format.js';
-import { ProbityError } from '../errors.js';
 import { intArg } from './args.js';
 import { progressBar, type Progress } from './progress.js';
 
 export function registerDashboardCommands(program: Command): void {
-  const sae = program.commands.find((c) => c.name() === 'sae');
-  if (!sae) throw new ProbityError('INTERNAL', 'registerDashboardCommands: register the sae command first');
+  const sae = commandGroup(program, 'sae', 'registerDashboardCommands');
   sae
     .command('dashboard-data')
     .description('Precompute the dashboard\'s latent pages for an SAE (contexts per activation quantile, histograms, logit effects, neighbours, concept matches); resumable')

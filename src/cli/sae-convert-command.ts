@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { commandGroup } from './groups.js';
 import { loadSae, detectSaeFormat, type SaeFormat } from '../dictionaries/formats/index.js';
 import { saveSaeLens, SAE_CFG_FILENAME } from '../dictionaries/saelens.js';
 import { ProbityError, show } from '../errors.js';
@@ -12,8 +13,7 @@ import { choiceArg } from './args.js';
 const FORMATS: readonly SaeFormat[] = ['saelens', 'sparsify', 'gemma-scope'];
 
 export function registerSaeConvertCommand(program: Command): void {
-  const sae = program.commands.find((c) => c.name() === 'sae');
-  if (!sae) throw new ProbityError('INTERNAL', 'registerSaeConvertCommand: register the sae command first');
+  const sae = commandGroup(program, 'sae', 'registerSaeConvertCommand');
   sae
     .command('convert')
     .description('Write any SAE probity reads (sparsify folder, Gemma Scope params.npz / params.safetensors, SAELens) as a SAELens folder')

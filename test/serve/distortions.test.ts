@@ -9,24 +9,23 @@ import { generate } from '../../src/models/generate.js';
 import type { Model } from '../../src/models/model.js';
 import { logSoftmax } from '../../src/models/sampling.js';
 import { chatPrompt } from '../../src/organism/prompts.js';
-import { startOpenAiServer, type Distortions } from '../../src/serve/openai/server.js';
+import type { Distortions } from '../../src/serve/openai/server.js';
+import { serverPool } from './harness.js';
 
 const REQUEST = 'Tell me a happy story about a cat.';
 const G = 1 / 16;
 let model: Model;
-const servers: Awaited<ReturnType<typeof startOpenAiServer>>[] = [];
+const pool = serverPool();
 
 before(async () => {
   model = await loadModel('organism');
 });
 after(async () => {
-  await Promise.all(servers.map((s) => s.close()));
+  await pool.closeAll();
 });
 
 async function serve(distortions: Distortions): Promise<OpenAI> {
-  const s = await startOpenAiServer({ model, modelRef: 'organism', distortions });
-  servers.push(s);
-  return new OpenAI({ baseURL: `${s.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+  return (await pool.start({ model, modelRef: 'organism', distortions })).client;
 }
 
 const chat = (c: OpenAI, extra: object = {}) =>

@@ -7,24 +7,22 @@ import OpenAI from 'openai';
 import { loadModel } from '../../src/models/load.js';
 import type { Model } from '../../src/models/model.js';
 import { chatPrompt } from '../../src/organism/prompts.js';
-import { startOpenAiServer } from '../../src/serve/openai/server.js';
+import { serverPool } from './harness.js';
 import { Scheduler } from '../../src/serve/scheduler.js';
 
 let model: Model;
-const servers: Awaited<ReturnType<typeof startOpenAiServer>>[] = [];
+const pool = serverPool();
 before(async () => {
   model = await loadModel('organism');
 });
 after(async () => {
-  await Promise.all(servers.map((s) => s.close()));
+  await pool.closeAll();
   assert.deepEqual(internal, [], 'no request ended in a 5xx');
 });
 
 const internal: unknown[] = [];
-async function serve(scheduler?: Scheduler) {
-  const s = await startOpenAiServer({ model, modelRef: 'organism', scheduler, onInternalError: (e) => internal.push(e) });
-  servers.push(s);
-  return { s, client: new OpenAI({ baseURL: `${s.url}/v1`, apiKey: 'unused', maxRetries: 0 }) };
+function serve(scheduler?: Scheduler) {
+  return pool.start({ model, modelRef: 'organism', scheduler, onInternalError: (e) => internal.push(e) });
 }
 
 describe('queue and load', () => {
