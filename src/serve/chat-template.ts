@@ -12,6 +12,7 @@ import { Template } from '@huggingface/jinja';
 import type { Model } from '../models/model.js';
 import { readGguf } from '../models/loaders/gguf.js';
 import { ProbityError, show } from '../errors.js';
+import { chatPrompt } from '../organism/prompts.js';
 
 export interface ChatMessage {
   role: string;
@@ -79,7 +80,7 @@ export function organismTemplate(model: Model): ChatTemplate {
         const why = m.role === 'system' || m.role === 'developer' ? 'the organism was trained without system prompts' : 'its turns alternate user, assistant, user, ...';
         throw new ChatTemplateError(i, `role ${show(m.role)} at message ${i}: the organism's chat format expects "${want}" here (${why})`);
       }
-      if (want === 'user') turns.push(`User: ${m.content} Assistant:`);
+      if (want === 'user') turns.push(chatPrompt(m.content));
       else turns[turns.length - 1] += ` ${m.content}`;
     });
     if (messages[messages.length - 1].role !== 'user') throw new ChatTemplateError(messages.length - 1, 'the last message must be the user\'s: the reply follows it');
