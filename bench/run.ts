@@ -1,9 +1,11 @@
-// `npm run bench [-- engine models dictionaries serve]`: runs the selected benchmark groups (all by default).
+// `npm run bench [-- engine models dictionaries serve peers]`: runs the selected benchmark groups (by default all but
+// `peers`, which needs PyTorch / llama.cpp installed and takes minutes: name it to run it).
 import { benchMatmul, benchTopkSaeStep } from './engine.js';
 import { benchGpt2 } from './models.js';
 import { benchTopkTrainer } from './dictionaries.js';
 import { benchAllocator } from './allocator.js';
 import { benchServe } from './serve.js';
+import { benchPeers } from './peers.js';
 import { writeResult } from './util.js';
 import { relaunchWithAllocatorEnv } from '../src/util/allocator.js';
 
@@ -12,7 +14,9 @@ const groups: Record<string, () => Promise<void>> = {
   models: async () => writeResult('models', await benchGpt2()),
   dictionaries: async () => writeResult('dictionaries', await benchTopkTrainer()),
   serve: async () => writeResult('serve', await benchServe()),
+  peers: async () => writeResult('peers', await benchPeers()),
 };
+const notByDefault = new Set(['peers']);
 
 // Benchmarks run the way the probity CLI runs: relaunched once with its allocator settings (src/util/allocator.ts).
 const relaunched = relaunchWithAllocatorEnv();
@@ -20,7 +24,7 @@ if (relaunched) {
   process.exitCode = await relaunched;
 } else {
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-  for (const name of wanted.length ? wanted : Object.keys(groups)) {
+  for (const name of wanted.length ? wanted : Object.keys(groups).filter((g) => !notByDefault.has(g))) {
     const run = groups[name];
     if (!run) throw new Error(`unknown benchmark group "${name}"; have ${Object.keys(groups).join(', ')}`);
     await run();

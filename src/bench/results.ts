@@ -9,8 +9,9 @@ import type { DetectResult } from './tasks/detect.js';
 import type { ConditionalSection } from './tasks/conditional.js';
 import type { SpuriousSection } from './tasks/spurious.js';
 import type { AuditSection } from './tasks/audit.js';
+import type { CircuitsSection } from './tasks/circuits.js';
 
-export type SuiteName = 'detect' | 'steer' | 'conditional' | 'spurious' | 'audit';
+export type SuiteName = 'detect' | 'steer' | 'conditional' | 'spurious' | 'audit' | 'circuits';
 
 export const RESULTS_VERSION = 3; // 2: validation splits, cluster-bootstrap intervals with `interval` labels, steering curves and grids;
 // 3: one prompt split for all seeds, one strength per (target, method) pooled over seeds, intervals re-choosing it, conditional and spurious suites
@@ -134,6 +135,8 @@ export interface Provenance {
   /** The SAEs of the run; split seed i uses saes[i % saes.length] (one SAE per seed when several are given, so the
    *  intervals cover SAE training seeds too). Empty when the run had no SAE. */
   saes: { source: string; sha256: string | null; hook: string; arch: string; d_sae: number; seed: number | null; used_with_seeds: number[] }[];
+  /** The circuits suite's per-layer transcoders. */
+  transcoders?: { source: string; sha256: string | null; layer: number; arch: string; d_sae: number }[];
   hook: string;
   seeds: number[];
   docs_seed: number;
@@ -150,6 +153,7 @@ export interface BenchResults {
   conditional?: ConditionalSection;
   spurious?: SpuriousSection;
   audit?: AuditSection;
+  circuits?: CircuitsSection;
   provenance: Provenance;
   notes: string[];
 }

@@ -1,5 +1,5 @@
-// `probity bench`: the five suites (detection, steering, conditional steering, spurious correlation, audit) on one model
-// and its SAEs, assembled into one results file with its provenance (`suite_wall_s`: seconds per suite). The
+// `probity bench`: the six suites (detection, steering, conditional steering, spurious correlation, audit, circuits) on
+// one model and its SAEs (and, for circuits, its transcoders), assembled into one results file with its provenance (`suite_wall_s`: seconds per suite). The
 // activations of the document pool are collected once and shared. Presets fix every size in one place: `default` is the
 // README's main job (its run time is the reference run's provenance.wall_s), `quick` the configuration tests run.
 import fs from 'node:fs';
@@ -19,9 +19,10 @@ import { CONCEPTS } from '../organism/concepts.js';
 import { runConditional, CONDITIONAL_PRESETS, type ConditionalConfig } from './tasks/conditional.js';
 import { runSpurious, SPURIOUS_PRESETS, type SpuriousConfig } from './tasks/spurious.js';
 import { runAudit, AUDIT_PRESETS, type AuditConfig } from './tasks/audit.js';
+import { runCircuits, CIRCUITS_PRESETS, type CircuitsConfig } from './tasks/circuits.js';
 import { RESULTS_VERSION, type BenchResults, type Provenance, type ResultRow } from './results.js';
 
-export const SUITES = ['detect', 'steer', 'conditional', 'spurious', 'audit'] as const;
+export const SUITES = ['detect', 'steer', 'conditional', 'spurious', 'audit', 'circuits'] as const;
 export type Suite = (typeof SUITES)[number];
 /** What `probity bench` runs with no --suite. */
 export const DEFAULT_SUITES: readonly Suite[] = SUITES;
@@ -64,6 +65,8 @@ export interface BenchConfig {
   spurious: SpuriousConfig;
   /** The auditing suite's sizes (tasks/audit.ts). */
   audit: AuditConfig;
+  /** The attribution-graph suite's sizes (tasks/circuits.ts). */
+  circuits: CircuitsConfig;
 }
 
 export const BENCH_PRESETS: Record<'default' | 'quick', BenchConfig> = {
@@ -73,14 +76,14 @@ export const BENCH_PRESETS: Record<'default' | 'quick', BenchConfig> = {
     // steering ~2,400 generated outputs per target and seed, most of the time); refine adds ~25% to steering.
     strengths: [0.1, 0.2, 0.4], maxStrength: 3.2, minStrength: 0.0125, collapseFloor: 0.2, refine: false, valPrompts: 16, valSamples: 2, testPrompts: 28, samples: 1,
     controlDraws: 3, controlSamples: 1, genMethods: ['diffmean', 'sae'], rejectionN: 4, maxTokens: null, neutralDocs: 16, bootstrapIterations: 2000,
-    conditional: CONDITIONAL_PRESETS.default, spurious: SPURIOUS_PRESETS.default, audit: AUDIT_PRESETS.default,
+    conditional: CONDITIONAL_PRESETS.default, spurious: SPURIOUS_PRESETS.default, audit: AUDIT_PRESETS.default, circuits: CIRCUITS_PRESETS.default,
   },
   quick: {
     seeds: [1, 2, 3], docsSeed: 0, trainDocs: 80, valDocs: 40, testDocs: 60,
     concepts: ['tone:happy', 'genre:code', 'code:regex', 'entity:animal', 'question', 'chat:assistant', 'topic:garden', 'world:value'],
     targets: DEFAULT_STEER_TARGETS, strengths: [0.4], maxStrength: 0.8, minStrength: 0.2, collapseFloor: 0.2, refine: false, valPrompts: 2, valSamples: 1, testPrompts: 3, samples: 1,
     controlDraws: 2, controlSamples: 1, genMethods: ['diffmean'], rejectionN: 2, maxTokens: 64, neutralDocs: 4, bootstrapIterations: 500,
-    conditional: CONDITIONAL_PRESETS.quick, spurious: SPURIOUS_PRESETS.quick, audit: AUDIT_PRESETS.quick,
+    conditional: CONDITIONAL_PRESETS.quick, spurious: SPURIOUS_PRESETS.quick, audit: AUDIT_PRESETS.quick, circuits: CIRCUITS_PRESETS.quick,
   },
 };
 
@@ -91,6 +94,8 @@ export interface BenchRunOptions {
   hook: string;
   suites: readonly Suite[];
   config: BenchConfig;
+  /** Per-layer MLP transcoders (the circuits suite needs one per layer). */
+  transcoders?: readonly { layer: number; sae: Sae; dir: string }[];
   quick: boolean;
   command: string;
   onProgress?: (what: string) => void;
@@ -200,6 +205,12 @@ export async function runBench(o: BenchRunOptions): Promise<BenchResults> {
     rows.push(...s.rows);
     out.audit = s.section;
   }
+  if (o.suites.includes('circuits')) {
+    if (!o.transcoders?.length) throw new ProbityError('BENCH_INPUT', 'the circuits suite needs transcoders (one per layer): pass --transcoders DIR (the organism ships models/organism/transcoders)');
+    const s = await timed('circuits', () => runCircuits({ model: o.model, transcoders: o.transcoders!, config: c.circuits, bootstrapIterations: c.bootstrapIterations, onProgress: say }));
+    rows.push(...s.rows);
+    out.circuits = s.section;
+  }
 
   const provenance: Provenance = {
     probity_version: packageVersion(),
@@ -219,6 +230,7 @@ export async function runBench(o: BenchRunOptions): Promise<BenchResults> {
       seed: typeof sae.cfg.metadata?.seed === 'number' ? sae.cfg.metadata.seed : null,
       used_with_seeds: c.seeds.filter((_, j) => j % o.saes.length === i),
     })),
+    ...(o.suites.includes('circuits') ? { transcoders: (o.transcoders ?? []).map((t) => ({ ...artefactRef(t.dir, 'sae'), layer: t.layer, arch: t.sae.cfg.architecture, d_sae: t.sae.dSae })) } : {}),
     hook: o.hook,
     seeds: [...c.seeds],
     docs_seed: c.docsSeed,

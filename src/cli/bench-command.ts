@@ -1,5 +1,6 @@
 // `probity bench`: every concept method beside its baselines on ground-truth tasks, written as results.json (flat
-// rows + provenance) and a standalone report.html. With no arguments: the organism, its shipped SAEs, all five suites.
+// rows + provenance) and a standalone report.html. With no arguments: the organism, its shipped SAEs and transcoders,
+// all six suites.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -13,6 +14,7 @@ import type { BenchResults } from '../bench/results.js';
 import { renderBenchReport } from '../report/bench-report.js';
 import { trainBenchSae } from '../bench/train-sae.js';
 import { intArg } from './args.js';
+import { loadTranscoderSet, ORGANISM_TRANSCODERS } from '../circuits/transcoders.js';
 
 const say = (s = '') => process.stdout.write(s + '\n');
 
@@ -56,7 +58,7 @@ function formatSteerTable(r: BenchResults): string {
 export function registerBenchCommand(program: Command): void {
   program
     .command('bench')
-    .description('Detection, steering, conditional steering, spurious-correlation removal, auditing: SAE latents vs probe, DiffMean, PCA, k-means, random, prompting, rejection sampling')
+    .description('Detection, steering, conditional steering, spurious-correlation removal, auditing, attribution graphs: SAE latents and transcoders vs probe, DiffMean, PCA, k-means, random, prompting, rejection sampling, attribution patching')
     .option('--suite <list>', `suites: ${SUITES.join(',')}`, list('suite'), [...DEFAULT_SUITES])
     .option('--model <ref>', 'model file/folder or shipped name', 'organism')
     .option('--sae <dirs>', "SAELens folder(s), comma-separated; seed i uses the i-th (default: the SAEs shipped with the model at the hook, else one trained during the run; 'none' for no SAE)")
@@ -67,7 +69,8 @@ export function registerBenchCommand(program: Command): void {
     .option('--concepts <list>', 'detection concepts (organism concept names)', list('concepts'))
     .option('--targets <list>', 'steering targets (tone:happy|sad|angry|scared, code:regex)', list('targets'))
     .option('--strengths <list>', 'starting grid of steering strengths (grown per method on validation until validity collapses), in units of the mean activation norm at the hook', list('strengths', posItem('strengths')))
-    .option('--out <dir>', 'write results.json and report.html here', 'runs/bench')
+    .option('--transcoders <dir>', 'circuits suite: per-layer MLP transcoders (DIR/blocks.L/; default for the organism: models/organism/transcoders)')
+    .option('--out <dir>', 'write results.json, report.html and (circuits) graphs/*.json here', 'runs/bench')
     .action(async (o) => {
       const t0 = Date.now();
       const suites = o.suite as Suite[];
@@ -95,15 +98,21 @@ export function registerBenchCommand(program: Command): void {
         say(`no SAE ships with ${model.source}: training a TopK SAE at ${hook} on ${o.saeTokens} tokens (saved in ${dir})`);
         saes = [await trainBenchSae(model, hook, { tokens: o.saeTokens, seed: 1, out: dir, onProgress: (w) => process.stderr.write(`${w}\n`) })];
       }
+      const tdir: string | undefined = o.transcoders ?? (o.model === 'organism' ? ORGANISM_TRANSCODERS : undefined);
+      const transcoders = suites.includes('circuits') && tdir ? loadTranscoderSet(tdir) : undefined;
       say(`probity bench: ${suites.join(' + ')} on ${model.source} at ${hook}; SAE ${saes.map((s) => s.source).join(', ') || 'none'}; seeds ${config.seeds.join(',')}${o.quick ? ' (quick)' : ''}`);
       const res = await runBench({
-        model, saes, hook, suites, config, quick: o.quick,
+        model, saes, hook, suites, config, quick: o.quick, transcoders,
         command: ['probity', 'bench', ...process.argv.slice(3)].join(' '),
         onProgress: (w) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0)} s] ${w}\n`),
       });
       fs.mkdirSync(o.out, { recursive: true });
       const jsonFile = path.join(o.out, 'results.json');
       fs.writeFileSync(jsonFile, JSON.stringify(res, null, 2) + '\n');
+      for (const e of res.circuits?.examples ?? []) {
+        fs.mkdirSync(path.join(o.out, 'graphs'), { recursive: true });
+        fs.writeFileSync(path.join(o.out, 'graphs', `${e.graph.metadata.slug}.json`), JSON.stringify(e.graph) + '\n');
+      }
       const htmlFile = path.join(o.out, 'report.html');
       fs.writeFileSync(htmlFile, await renderBenchReport(res));
       if (res.detect) {

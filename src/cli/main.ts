@@ -9,6 +9,8 @@ import { registerDemoCommand } from './demo-command.js';
 import { registerBenchCommand } from './bench-command.js';
 import { registerServeCommand } from './serve-command.js';
 import { registerLogprobsCommand } from './logprobs-command.js';
+import { registerTranscoderCommands } from './transcoder-commands.js';
+import { registerGraphCommand } from './graph-command.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command()
@@ -25,6 +27,8 @@ export async function main(argv: string[]): Promise<number> {
   registerBenchCommand(program);
   registerServeCommand(program);
   registerLogprobsCommand(program);
+  registerTranscoderCommands(program);
+  registerGraphCommand(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

@@ -29,6 +29,7 @@ export function registerServeCommand(program: Command): void {
     .option('--port <p>', 'port (0 = any free one)', intArg('port', 0, 65535), 8000)
     .option('--sae <dir>', 'SAE folder for the dashboard and for interventions by folder name (repeatable; default: the model\'s shipped SAEs)', collect)
     .option('--results <path>', 'bench results folder or results.json for the dashboard (repeatable; default: reports/bench-organism)', collect)
+    .option('--graphs <dir>', 'folder of attribution graph files for the dashboard (repeatable; default: reports/graphs and reports/bench-organism/graphs)', collect)
     .option('--max-queue <n>', 'requests waiting to start before new ones get 429', intArg('max-queue', 1), 256)
     .option('--max-batch <n>', 'rows stepped together in one forward', intArg('max-batch', 1), 8)
     .option('--batch-steered', 'let requests with the same interventions share batches (faster; equal to their runs alone only to float32 round-off)')
@@ -49,7 +50,7 @@ export function registerServeCommand(program: Command): void {
       if (!o.openai) {
         const results: string[] = o.results ?? [path.join(PACKAGE_ROOT, 'reports/bench-organism')].filter((p) => fs.existsSync(p));
         const { createDashboardHandler } = await import('../dashboard/server.js');
-        handlers.push(await createDashboardHandler({ model, modelRef: o.model, scheduler, saes, results }));
+        handlers.push(await createDashboardHandler({ model, modelRef: o.model, scheduler, saes, results, graphs: o.graphs }));
       }
       if (!LOOPBACK.has(o.host)) {
         process.stderr.write(`probity serve: WARNING: binding ${o.host}, not loopback: anyone who can reach this address can use the model (and name SAE folders on this machine); there is no authentication\n`);

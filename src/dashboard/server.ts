@@ -10,7 +10,10 @@
 //   POST /api/prompt {text, sae?, top?}   tokens, top latents per token, next-token distribution, concept labels
 //   GET  /api/reports, /api/reports/:name the results.json files given (name = folder), the file's contents
 //   GET  /api/reports/:name/html          the static report of that file (the page `probity bench` writes beside it)
+//   GET  /api/graphs, /api/graphs/:name   the attribution graph files (name = file name), a validated file's contents
+//   GET  /api/graphs/:name/html           the standalone page of that graph (src/circuits/html.ts)
 //   POST /api/steer {prompt, latents|interventions, mode, ...}   unsteered and steered generations as SSE
+import path from 'node:path';
 import type { Model } from '../models/model.js';
 import type { Scheduler } from '../serve/scheduler.js';
 import { HttpError, readJson, sendJson, type Handler } from '../serve/http.js';
@@ -21,8 +24,10 @@ import { isOrganism } from './data/build.js';
 import { choiceParam, intParam } from './api/params.js';
 import { promptView } from './api/prompt.js';
 import { reportEntries, reportHtml, reportSummary, reportText } from './api/reports.js';
+import { graphEntries, graphPage, graphSummary, graphText } from './api/graphs.js';
 import { steer } from './api/steer.js';
 import { serveStatic, WEB_DIR } from './static.js';
+import { PROJECT_ROOT } from '../util/paths.js';
 
 export interface DashboardOptions {
   model: Model;
@@ -32,10 +37,25 @@ export interface DashboardOptions {
   saes: string[];
   /** Results folders or results.json files (default in `probity serve`: reports/bench-organism). */
   results: string[];
+  /** Folders of attribution graph files (their *.json) or graph files (default: the project's reports/graphs and the
+   *  reference bench run's example graphs, reports/bench-organism/graphs). */
+  graphs?: string[];
   /** JSON body limit of the POST routes (default 1 MiB). */
   bodyLimit?: number;
   /** Folder of the built front end (default dist/web). */
   webDir?: string;
+}
+
+/** The static pages (reports, graphs) hold no script; in the dashboard's frame this policy keeps it that way. */
+const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+
+/** A path segment as a name; malformed %-escapes are the client's mistake. */
+function pathName(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, `${JSON.stringify(segment)} is not a valid URL path segment`, 'name', 'invalid_value');
+  }
 }
 
 export async function createDashboardHandler(o: DashboardOptions): Promise<Handler> {
@@ -46,6 +66,7 @@ export async function createDashboardHandler(o: DashboardOptions): Promise<Handl
   const organism = isOrganism(model);
   const limit = o.bodyLimit ?? 1 << 20;
   const webDir = o.webDir ?? WEB_DIR;
+  const graphDirs = o.graphs ?? [path.join(PROJECT_ROOT, 'reports', 'graphs'), path.join(PROJECT_ROOT, 'reports', 'bench-organism', 'graphs')];
 
   const only = (req: { method?: string }, method: string, path: string) => {
     if (req.method !== method) throw new HttpError(405, `${path} takes ${method}, not ${req.method}`, null, 'method_not_allowed');
@@ -107,7 +128,7 @@ export async function createDashboardHandler(o: DashboardOptions): Promise<Handl
       only(req, 'GET', '/api/reports/:name/html');
       const html = await reportHtml(reports, decodeURIComponent(page[1]));
       // The static report holds no script; the policy keeps it that way inside the dashboard's frame.
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html), 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:" });
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html), 'content-security-policy': PAGE_CSP });
       res.end(html);
       return true;
     }
@@ -119,11 +140,26 @@ export async function createDashboardHandler(o: DashboardOptions): Promise<Handl
       res.end(text);
       return true;
     }
+    if (p === '/api/graphs') {
+      only(req, 'GET', p);
+      sendJson(res, 200, { graphs: graphEntries(graphDirs).map(graphSummary) });
+      return true;
+    }
+    const graph = /^\/api\/graphs\/([^/]+)(\/html)?$/.exec(p);
+    if (graph) {
+      only(req, 'GET', graph[2] ? '/api/graphs/:name/html' : '/api/graphs/:name');
+      const name = pathName(graph[1]);
+      const [body, type] = graph[2] ? [graphPage(graphEntries(graphDirs), name), 'text/html'] : [graphText(graphEntries(graphDirs), name), 'application/json'];
+      // The page holds no script (hover and click highlighting are CSS); the policy keeps it that way in the frame.
+      res.writeHead(200, { 'content-type': `${type}; charset=utf-8`, 'content-length': Buffer.byteLength(body), ...(graph[2] ? { 'content-security-policy': PAGE_CSP } : {}) });
+      res.end(body);
+      return true;
+    }
     if (p === '/api/steer') {
       only(req, 'POST', p);
       await steer({ model, scheduler: o.scheduler, catalog, loadSae }, req, res, await readJson(req, limit));
       return true;
     }
-    throw new HttpError(404, `no dashboard route ${req.method} ${p} (see GET /api/saes, /api/latents, /api/latents/:id, /api/reports; POST /api/prompt, /api/steer)`, null, 'not_found');
+    throw new HttpError(404, `no dashboard route ${req.method} ${p} (see GET /api/saes, /api/latents, /api/latents/:id, /api/reports, /api/graphs; POST /api/prompt, /api/steer)`, null, 'not_found');
   };
 }

@@ -18,6 +18,7 @@ import { groupedBarChart, renderSvg, sideBySide, tradeoffChart } from './plot.js
 import { conditionalSection } from './conditional-report.js';
 import { spuriousSection } from './spurious-report.js';
 import { auditSection } from './audit-report.js';
+import { circuitsSection } from './circuits-report.js';
 import { avg, chart, cssNumber, details, duration, esc, finite, interval, list, metricsIn, num, pValue, rowIndex, short, table, unique } from './html.js';
 
 const STEER_METRICS = ['success_valid', 'success', 'valid', 'nll', 'kl', 'samples_per_output'] as const;
@@ -32,6 +33,7 @@ export async function renderBenchReport(r: BenchResults): Promise<string> {
     r.conditional ? await conditionalSection(r, r.conditional) : '',
     r.spurious ? await spuriousSection(r, r.spurious) : '',
     r.audit ? await auditSection(r, r.audit) : '',
+    r.circuits ? circuitsSection(r, r.circuits) : '',
     r.notes.length ? `<h2>Notes</h2>${list(r.notes)}` : '',
   ];
   return page(`probity bench — ${r.provenance.model.source}`, body.join('\n'));

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { BenchResults, ResultRow } from '../../src/bench/results.js';
+import { readGraphFile } from '../../src/circuits/validate-graph.js';
 
 const BIN = path.resolve('bin/probity.js');
 const out = fs.mkdtempSync(path.join(os.tmpdir(), 'probity-bench-'));
@@ -31,9 +32,9 @@ test('probity bench --quick exits 0 and writes results.json and report.html', ()
 });
 
 test('with no --suite every suite runs, each with its rows, its section and its report section and its time', () => {
-  assert.deepEqual(res.suites, ['detect', 'steer', 'conditional', 'spurious', 'audit']);
+  assert.deepEqual(res.suites, ['detect', 'steer', 'conditional', 'spurious', 'audit', 'circuits']);
   const html = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
-  for (const [suite, heading] of [['detect', /<h2>[^<]*[Dd]etection/], ['steer', /<h2>[^<]*[Ss]teering/], ['conditional', /<h2>Conditional/], ['spurious', /<h2>[^<]*[Ss]purious/], ['audit', /<h2>[^<]*[Aa]udit/]] as const) {
+  for (const [suite, heading] of [['detect', /<h2>[^<]*[Dd]etection/], ['steer', /<h2>[^<]*[Ss]teering/], ['conditional', /<h2>Conditional/], ['spurious', /<h2>[^<]*[Ss]purious/], ['audit', /<h2>[^<]*[Aa]udit/], ['circuits', /<h2>Circuits/]] as const) {
     assert.ok(res.rows.some((r) => r.suite === suite), `${suite} rows`);
     assert.ok((res as unknown as Record<string, unknown>)[suite], `${suite} section`);
     assert.match(html, heading, `${suite} report section`);
@@ -176,4 +177,26 @@ test('bad arguments fail with a message naming the flag and the value', () => {
   const c = spawnSync(process.execPath, [BIN, 'bench', '--strengths', '0.5,-1', '--out', out], { encoding: 'utf8' });
   assert.notEqual(c.status, 0);
   assert.match(c.stderr, /--strengths.*-1/);
+});
+
+test('circuits: example graphs are written and validate, scores and shares are in [0, 1], dependency positions are prompt positions', () => {
+  const c = res.circuits!;
+  assert.ok(c.prompts.length >= 1);
+  for (const e of c.examples) {
+    const g = readGraphFile(path.join(out, 'graphs', `${e.graph.metadata.slug}.json`));
+    assert.equal(g.metadata.prompt, e.graph.metadata.prompt);
+  }
+  for (const p of c.prompts) {
+    for (const i of p.dependency_positions) assert.ok(Number.isInteger(i) && i >= 0 && i < p.n_tokens, `${p.id}: position ${i}`);
+    for (const v of [p.scores.replacement_score, p.scores.completeness_score, p.scores.error_influence_share, p.dependency_share, p.dependency_share_even]) assert.ok(v >= 0 && v <= 1, `${p.id}: ${v}`);
+    assert.equal(p.check.features.length, Math.min(c.config.checkTopK, p.check.features.length));
+  }
+  for (const r of rowsOf('circuits')) {
+    if (!Number.isFinite(r.mean)) continue;
+    // Percentile intervals need not contain the estimate (never clamped); they are ordered.
+    assert.ok(!(r.ci_low > r.ci_high), `${r.concept} ${r.method} ${r.metric}: [${r.ci_low}, ${r.ci_high}]`);
+    if (r.metric !== 'intervention_pearson_diff') assert.ok(r.mean >= -1 && r.mean <= 1, `${r.method} ${r.metric} ${r.mean}`);
+  }
+  assert.equal(res.provenance.transcoders?.length, 4);
+  for (const t of res.provenance.transcoders ?? []) assert.match(t.source, /^models\/organism\/transcoders\/blocks\.\d$/);
 });

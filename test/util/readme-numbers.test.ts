@@ -1,5 +1,6 @@
 // The README's findings are the shipped result files' numbers: each quoted line is recomputed here from
-// reports/bench-organism/results.json and reports/sae-frontier/frontier.json and must appear in the README verbatim.
+// reports/bench-organism/results.json, reports/sae-frontier/frontier.json and models/organism/transcoders/metrics.json and
+// must appear in the README verbatim.
 // A regenerated result that moves a number fails this test until the README says the new number.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -68,6 +69,31 @@ export function readmeLines(): string[] {
     const range = (x: { mean: number; ci_low: number; ci_high: number }) => (Number.isFinite(x.mean) ? `${x.ci_low}-${x.ci_high}` : 'not found in some seed');
     lines.push(`- Audit, rank of the first item pointing at "moonberries" (range over seeds): ${rk.map((x) => `${x.method}${x.setting ? ` (${x.setting})` : ''} ${range(x)}`).join(', ')}.`);
   }
+  if (r.circuits) {
+    const c = r.rows.filter((x) => x.suite === 'circuits' && x.concept === 'all');
+    const at = (method: string, metric: string) => c.find((x) => x.method === method && x.metric === metric);
+    const n = r.circuits.prompts.length;
+    const sets = ['fact', 'quirk', 'code'].map((s) => `${r.circuits!.prompts.filter((p) => p.set === s).length} ${s}`).join(', ');
+    lines.push(
+      `- Attribution graphs (${n} prompts: ${sets}), with the shipped transcoders: share of influence through error nodes ${ci2(at('graph', 'error_influence_share'))}, ` +
+        `replacement score ${ci2(at('graph', 'replacement_score'))}, completeness score ${ci2(at('graph', 'completeness_score'))}; ` +
+        `the pruned graph keeps a node at the position the answer depends on in ${ci2(at('graph', 'contains_dependency'))} of prompts, ` +
+        `with ${ci2(at('graph', 'dependency_share'))} of the influence there (${ci2(at('even-spread', 'dependency_share'))} if spread evenly over positions).`,
+    );
+    lines.push(
+      `- Predicting feature removals in the real model, Pearson r over (prompt, feature) pairs: pruned graph ${ci2(at('graph-pruned', 'intervention_pearson'))}, ` +
+        `full graph ${ci2(at('graph-full', 'intervention_pearson'))}, direct edge ${ci2(at('graph-direct', 'intervention_pearson'))}, ` +
+        `attribution patching ${ci2(at('atp', 'intervention_pearson'))} (difference ${ci2(at('atp-minus-graph-pruned', 'intervention_pearson_diff'))}); ` +
+        `attribution patching on its own units: MLP neurons ${ci2(at('atp-neurons', 'own_units_pearson'))}, (layer, position) MLP outputs ${ci2(at('atp-residual', 'own_units_pearson'))}.`,
+    );
+  }
+  const tc = JSON.parse(read('models/organism/transcoders/metrics.json')) as {
+    layers: { layer: number; fve: number }[];
+    ce: { clean: number; zero_all: number; spliced_all: number; score_all: number; score_all_ci: { lo: number; hi: number } };
+  };
+  lines.push(
+    `- Transcoders (one per MLP): FVE of the MLP output ${tc.layers.map((l) => `L${l.layer} ${l.fve.toFixed(3)}`).join(', ')}; all ${tc.layers.length} MLPs replaced at once: CE ${tc.ce.spliced_all.toFixed(3)} against ${tc.ce.clean.toFixed(3)} clean and ${tc.ce.zero_all.toFixed(3)} zero-ablated, CE-loss score ${tc.ce.score_all.toFixed(4)} [${tc.ce.score_all_ci.lo.toFixed(4)}, ${tc.ce.score_all_ci.hi.toFixed(4)}].`,
+  );
   const f = JSON.parse(read('reports/sae-frontier/frontier.json')) as { rows: FrontierRow[]; summary: string[] };
   const gap = frontierTable(f, 'text').find((l) => l.startsWith('best SAE minus best baseline: '))!;
   lines.push(`- Frontier, ${gap}.`);

@@ -115,6 +115,7 @@ const CODE = {
   bench: command('src/cli/bench-command.ts'),
   sae: command('src/cli/sae-commands.ts'),
   card: command('src/cli/organism-commands.ts'),
+  transcoders: command('src/cli/transcoder-commands.ts'),
 };
 
 test('the lockfile and main.ts are compared by what reaches a command (planted edits)', () => {
@@ -219,4 +220,16 @@ test('model card: generated at a clean commit with today\'s code, no machine pat
   // The frontier section comes from the shipped frontier.json (same code version).
   const f = json('reports/sae-frontier/frontier.json') as { provenance: { code_version: string } };
   assert.ok(card.includes(`at code \`${f.provenance.code_version}\``), 'the card shows the shipped frontier');
+});
+
+test('shipped transcoders: metrics.json and its README written at a clean commit with today\'s code, no machine paths', { skip: !history && 'no full git history here' }, () => {
+  const file = 'models/organism/transcoders/metrics.json';
+  const m = json(file) as { code_version: string; command: string };
+  checkVersion(file, m.code_version, CODE.transcoders);
+  assert.equal(m.command, 'probity transcoders eval models/organism/transcoders --out models/organism/transcoders/metrics.json --readme models/organism/transcoders/README.md');
+  checkNoMachinePaths(file, read(file));
+  const card = read('models/organism/transcoders/README.md');
+  assert.ok(card.includes(`(code ${m.code_version})`), 'the README is generated from the shipped metrics.json');
+  checkNoMachinePaths('models/organism/transcoders/README.md', card);
+  for (const l of [0, 1, 2, 3]) checkNoMachinePaths(`transcoders/blocks.${l}/cfg.json`, read(`models/organism/transcoders/blocks.${l}/cfg.json`));
 });

@@ -8,6 +8,7 @@ import { LatentList } from './pages/latents.js';
 import { LatentPage } from './pages/latent.js';
 import { PromptPage } from './pages/prompt.js';
 import { ReportsPage, ReportPage } from './pages/reports.js';
+import { GraphsPage, GraphPage } from './pages/graphs.js';
 import { SteerPage } from './pages/steer.js';
 import './style.css';
 
@@ -33,7 +34,7 @@ function App() {
   const saeParam = route.query.get('sae') ?? (page === 'latent' ? route.path[1] : undefined);
   const sae = saes ? (saes.find((s) => s.id === saeParam) ?? saes[0]) : undefined;
   const nav = (name: string, label: string, extra: Record<string, string | undefined> = {}) =>
-    html`<a class=${page === name || (name === 'latents' && page === 'latent') || (name === 'reports' && page === 'report') ? 'active' : ''} href=${href([name], extra)}>${label}</a>`;
+    html`<a class=${page === name || (name === 'latents' && page === 'latent') || (name === 'reports' && page === 'report') || (name === 'graphs' && page === 'graph') ? 'active' : ''} href=${href([name], extra)}>${label}</a>`;
   let body;
   if (error) body = html`<${ErrorBox} error=${error} />`;
   else if (!saes || !model) body = html`<${Loading} />`;
@@ -42,10 +43,12 @@ function App() {
   else if (page === 'steer') body = html`<${SteerPage} saes=${saes} sae=${sae} model=${model} route=${route} />`;
   else if (page === 'reports') body = html`<${ReportsPage} />`;
   else if (page === 'report') body = html`<${ReportPage} name=${route.path[1]} route=${route} />`;
+  else if (page === 'graphs') body = html`<${GraphsPage} />`;
+  else if (page === 'graph') body = html`<${GraphPage} name=${route.path[1]} />`;
   else body = html`<${LatentList} sae=${sae} saes=${saes} route=${route} />`;
   return html`<header>
       <span class="brand">probity</span>
-      <nav>${nav('latents', 'Latents', { sae: sae?.id })}${nav('prompt', 'Prompt', { sae: sae?.id })}${nav('steer', 'Steer', { sae: sae?.id })}${nav('reports', 'Reports')}</nav>
+      <nav>${nav('latents', 'Latents', { sae: sae?.id })}${nav('prompt', 'Prompt', { sae: sae?.id })}${nav('steer', 'Steer', { sae: sae?.id })}${nav('reports', 'Reports')}${nav('graphs', 'Graphs')}</nav>
       <span class="model dim">${model ? `${model.model} · context ${model.nCtx}` : ''}</span>
     </header>
     <main>${body}</main>`;
