@@ -235,7 +235,7 @@ test('a client that disconnects mid-stream frees its slots; GET /api/reports and
   const list = await call('/api/reports');
   assert.equal(list.status, 200);
   assert.deepEqual(list.body.reports.map((x: any) => [x.name, x.available]), [['bench-organism', true], ['no-such-run', false]]);
-  assert.deepEqual(list.body.reports[0].suites, ['detect', 'steer', 'conditional', 'spurious', 'audit']);
+  assert.deepEqual(list.body.reports[0].suites, ['detect', 'steer', 'conditional', 'spurious', 'audit', 'circuits'], 'the six suites the reference run wrote');
   const rep = await call('/api/reports/bench-organism');
   assert.deepEqual(rep.body, JSON.parse(fs.readFileSync(path.join(REPORT, 'results.json'), 'utf8')));
   expect4xx(await call('/api/reports/nope'), 404, /unknown report "nope"; this server has bench-organism, no-such-run/);
