@@ -1,11 +1,13 @@
-// `npm run bench [-- engine models dictionaries serve peers]`: runs the selected benchmark groups (by default all but
-// `peers`, which needs PyTorch / llama.cpp installed and takes minutes: name it to run it).
+// `npm run bench [-- engine models dictionaries serve peers harvest]`: runs the selected benchmark groups (by default
+// all but `peers`, which needs PyTorch / llama.cpp installed and takes minutes, and `harvest`, which writes 12 GB of
+// activations over tens of minutes: name them to run them).
 import { benchMatmul, benchTopkSaeStep } from './engine.js';
 import { benchGpt2 } from './models.js';
 import { benchTopkTrainer } from './dictionaries.js';
 import { benchAllocator } from './allocator.js';
 import { benchServe } from './serve.js';
 import { benchPeers } from './peers.js';
+import { benchHarvest } from './harvest.js';
 import { writeResult } from './util.js';
 import { relaunchWithAllocatorEnv } from '../src/util/allocator.js';
 
@@ -15,8 +17,9 @@ const groups: Record<string, () => Promise<void>> = {
   dictionaries: async () => writeResult('dictionaries', await benchTopkTrainer()),
   serve: async () => writeResult('serve', await benchServe()),
   peers: async () => writeResult('peers', await benchPeers()),
+  harvest: async () => writeResult('harvest', await benchHarvest()),
 };
-const notByDefault = new Set(['peers']);
+const notByDefault = new Set(['peers', 'harvest']);
 
 // Benchmarks run the way the probity CLI runs: relaunched once with its allocator settings (src/util/allocator.ts).
 const relaunched = relaunchWithAllocatorEnv();
