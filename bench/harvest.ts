@@ -93,6 +93,7 @@ export async function benchHarvest(checkpoints = HARVEST_CHECKPOINTS) {
     harvest_config: {
       model: 'random GPT-2 small (12 layers, d_model 768, vocab 50257)', hook: HOOK, row_tokens: ROW, batch_rows: DEFAULT_BATCH_ROWS,
       shard_tokens: DEFAULT_SHARD_TOKENS, dtype: 'float32', skip_bos: true, process: 'child process; peak RSS is its VmHWM',
+      env: { PROBITY_SPIN: process.env.PROBITY_SPIN ?? null, PROBITY_THREADS: process.env.PROBITY_THREADS ?? null },
     },
     harvest_checkpoints: lines,
     harvest_tokens_per_s: last.tokens / last.seconds,
