@@ -1,4 +1,4 @@
-// `npm run bench [-- engine models dictionaries serve peers harvest]`: runs the selected benchmark groups (by default
+// `npm run bench [-- engine models dictionaries serve generation peers harvest readme]`: runs the selected benchmark groups (by default
 // all but `peers`, which needs PyTorch / llama.cpp installed and takes minutes, and `harvest`, which writes 12 GB of
 // activations over tens of minutes: name them to run them).
 import { benchMatmul, benchTopkSaeStep } from './engine.js';
@@ -8,6 +8,7 @@ import { benchAllocator } from './allocator.js';
 import { benchServe } from './serve.js';
 import { benchPeers } from './peers.js';
 import { benchHarvest } from './harvest.js';
+import { benchGeneration } from './generation.js';
 import { writeResult } from './util.js';
 import { writeSpeedTable } from './speed-table.js';
 import { relaunchWithAllocatorEnv } from '../src/util/allocator.js';
@@ -17,6 +18,7 @@ const groups: Record<string, () => Promise<void>> = {
   models: async () => writeResult('models', await benchGpt2()),
   dictionaries: async () => writeResult('dictionaries', await benchTopkTrainer()),
   serve: async () => writeResult('serve', await benchServe()),
+  generation: async () => writeResult('generation', await benchGeneration()),
   peers: async () => writeResult('peers', await benchPeers()),
   harvest: async () => writeResult('harvest', await benchHarvest()),
   // Only rewrites README's speed table from the committed results (every run ends by doing that).

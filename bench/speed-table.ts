@@ -36,6 +36,15 @@ const ROWS: Row[] = [
     { measure: `Llama 768 x 12 ${k} GGUF, prompt 128 tokens, batch 1`, file: 'peers', probity: `llama_cpp.files.${k}.median_tokens_per_s.probity.prompt`, unit: 'tokens/s', peer: { path: `llama_cpp.files.${k}.median_tokens_per_s.llama_cpp.prompt`, who: 'llama.cpp' }, ratio: `llama_cpp.files.${k}.ratio_probity_over_llama_cpp.prompt`, rounds: { probity: `llama_cpp.files.${k}.rounds.probity.prompt_tokens_per_s`, peer: `llama_cpp.files.${k}.rounds.llama_cpp.prompt_tokens_per_s`, kind: 'rate' }, goal: { min: 1.5, on: 'ratio', text: '>= 1.5x' } },
     { measure: `Llama 768 x 12 ${k} GGUF, greedy decode, batch 1`, file: 'peers', probity: `llama_cpp.files.${k}.median_tokens_per_s.probity.decode`, unit: 'tokens/s', peer: { path: `llama_cpp.files.${k}.median_tokens_per_s.llama_cpp.decode`, who: 'llama.cpp' }, ratio: `llama_cpp.files.${k}.ratio_probity_over_llama_cpp.decode`, rounds: { probity: `llama_cpp.files.${k}.rounds.probity.decode_tokens_per_s`, peer: `llama_cpp.files.${k}.rounds.llama_cpp.decode_tokens_per_s`, kind: 'rate' }, goal: { min: 0.9, on: 'ratio', text: '>= 0.9x' } },
   ]),
+  // Sampling (issue 19 item 3): probity against its own batch-1 / unsteered rate, same run, rotating rounds.
+  ...([['organism', 'sampling_organism'], ['Llama 768 x 12 F32', 'sampling_llama_768x12_f32']] as const).flatMap(([label, key]): Row[] => [
+    { measure: `Sampling, ${label}, batch 32 vs batch 1 (temperature 1, 64 tokens)`, file: 'generation', probity: `${key}.median_tokens_per_s.batch32`, unit: 'tokens/s', peer: { path: `${key}.median_tokens_per_s.batch1`, who: 'batch 1' }, ratio: `${key}.ratios.batch32_over_batch1`, rounds: { probity: `${key}.rounds_tokens_per_s.batch32`, peer: `${key}.rounds_tokens_per_s.batch1`, kind: 'rate' }, goal: { min: 4, on: 'ratio', text: '>= 4x' } },
+    ...([1, 32] as const).flatMap((b) => (['add', 'sae_clamp'] as const).map((st): Row => ({
+      measure: `Sampling, ${label}, batch ${b}, ${st === 'add' ? '`add` steering' : 'conditional SAE clamp'} vs unsteered`, file: 'generation', probity: `${key}.median_tokens_per_s.batch${b}_${st}`, unit: 'tokens/s',
+      peer: { path: `${key}.median_tokens_per_s.batch${b}`, who: 'unsteered' }, ratio: `${key}.ratios.batch${b}_${st}_over_unsteered`,
+      rounds: { probity: `${key}.rounds_tokens_per_s.batch${b}_${st}`, peer: `${key}.rounds_tokens_per_s.batch${b}`, kind: 'rate' }, goal: { min: 0.9, on: 'ratio', text: '>= 0.9x' },
+    }))),
+  ]),
   // probity alone.
   { measure: 'TopK SAE trainer (store -> batches -> step), 768 -> 12288, k 32, batch 4096', file: 'dictionaries', probity: 'topk_sae_trainer_tokens_per_s', unit: 'tokens/s', goal: { min: 8500, on: 'probity', text: '>= 8,500 (AVX-512)' } },
   { measure: 'TopK SAE step alone, same shape, int8 selection', file: 'engine', probity: 'topk_sae_train_tokens_per_s', unit: 'tokens/s' },
@@ -65,7 +74,7 @@ export function fmt(x: number): string {
 export function speedTable(results: Results): string {
   const out = [
     TABLE_START,
-    '| Measure | probity | Peer | probity / peer (median) | Per-round ratios (min-max) | Goal | Met | From (commit, CPU) |',
+    '| Measure | probity | Peer or baseline | probity / peer (median) | Per-round ratios (min-max) | Goal | Met | From (commit, CPU) |',
     '|---|---|---|---|---|---|---|---|',
   ];
   for (const r of ROWS) {
